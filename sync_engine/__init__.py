@@ -1,0 +1,1 @@
+"""The sync engine: posts approved records to the accounting gateway and keeps the failed queue."""
