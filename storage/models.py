@@ -1,0 +1,175 @@
+"""SQLAlchemy 2 typed models: records, sync log entries, attempts, retry events, the alert outbox.
+
+Money is stored as integer minor units beside its currency (never a floating-point column).
+Times are stored as UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class Record(Base):
+    """One approved reimbursement or honorarium, as approved (corrections replace its data)."""
+
+    __tablename__ = "records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    payee_id: Mapped[str] = mapped_column(String(128))
+    payee_name: Mapped[str] = mapped_column(String(256))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    description: Mapped[str] = mapped_column(Text)
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(256))
+    account_code: Mapped[str | None] = mapped_column(String(64))
+    memo: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SyncLogEntry(Base):
+    """Where one record's sync stands, and which retry event last changed it."""
+
+    __tablename__ = "sync_log"
+
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending syncing succeeded failed resolved
+    retry_event_id: Mapped[int | None] = mapped_column(ForeignKey("retry_events.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accounting_ref: Mapped[str | None] = mapped_column(String(128))
+    error_class: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    # automatic attempts in the current failure streak; a manual attempt sets it back to 0
+    auto_streak: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    parked: Mapped[bool] = mapped_column(default=False)
+    lease_token: Mapped[str | None] = mapped_column(String(36))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_sync_log_state_next", "state", "next_attempt_at"),
+        Index("ix_sync_log_state_record", "state", "record_id"),
+    )
+
+
+class RetryEvent(Base):
+    """One act of retrying: a click, a command, a CLI call or one scheduler tick."""
+
+    __tablename__ = "retry_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # selected all auto
+    via: Mapped[str] = mapped_column(String(16))  # slack cli scheduler
+    requested_by: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    succeeded: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RetryEventItem(Base):
+    """Which records a retry event took and how each ended."""
+
+    __tablename__ = "retry_event_items"
+
+    retry_event_id: Mapped[int] = mapped_column(ForeignKey("retry_events.id"), primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    result: Mapped[str] = mapped_column(String(16))  # succeeded failed skipped
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Attempt(Base):
+    """One try to post one record."""
+
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    retry_event_id: Mapped[int | None] = mapped_column(ForeignKey("retry_events.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    trigger: Mapped[str] = mapped_column(String(16))  # initial manual auto
+    outcome: Mapped[str] = mapped_column(String(16))  # succeeded failed uncertain
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_class: Mapped[str | None] = mapped_column(String(32))
+    accounting_ref: Mapped[str | None] = mapped_column(String(128))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+
+
+class RecordChange(Base):
+    """A person's change to a record outside a posting: a correction or a resolve."""
+
+    __tablename__ = "record_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(32))  # corrected resolved found_booked
+    by: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON: what changed
+
+
+class AlertOutbox(Base):
+    """Something the running bot must announce; written by the engine, posted by the bot."""
+
+    __tablename__ = "alert_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # first_failure parked
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_alert_outbox_unposted", "posted_at", "id"),)
+
+
+class GatewayStatus(Base):
+    """The gateway's last answer as the engine saw it (one row, id 1)."""
+
+    __tablename__ = "gateway_status"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_answer: Mapped[str | None] = mapped_column(String(256))
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
