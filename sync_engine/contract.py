@@ -108,11 +108,21 @@ def posting_from_wire(body: object) -> Posting:
         approved_at = parse_time(body.get("approved_at"))
     except ValueError as exc:
         errors.append(("approved_at", str(exc)))
-    optional = {n: text(n, body.get(n), required=False) for n in ("approved_by", "account_code", "memo")}
+    optional = {
+        n: text(n, body.get(n), required=False) for n in ("approved_by", "account_code", "memo")
+    }
     if errors:
         raise PostingInvalid(errors)
     assert source_id and kind and payee_id and payee_name and currency and description
     assert amount is not None and approved_at is not None
     return Posting(
-        source_id, kind, payee_id, payee_name, amount, currency, description, approved_at, **optional
+        source_id,
+        kind,
+        payee_id,
+        payee_name,
+        amount,
+        currency,
+        description,
+        approved_at,
+        **optional,
     )

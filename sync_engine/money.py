@@ -25,12 +25,12 @@ def minor_unit(currency: str) -> int:
 def parse_amount(text: object, currency: str) -> Decimal:
     """Parse a decimal string such as "42.50"; refuse floats, exponents and excess precision."""
     if not isinstance(text, str):
-        raise MoneyError("amount must be a decimal string such as \"42.50\", not a number")
+        raise MoneyError('amount must be a decimal string such as "42.50", not a number')
     places = minor_unit(currency)
     body = text.strip()
     digits = body.replace(".", "", 1)
     if not body or not digits.isdigit() or not digits.isascii():
-        raise MoneyError(f"amount {text!r} is not a plain positive decimal such as \"42.50\"")
+        raise MoneyError(f'amount {text!r} is not a plain positive decimal such as "42.50"')
     try:
         value = Decimal(body)
     except InvalidOperation:

@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     )
     gateway_token: str = Field("", validation_alias=_env("ACCOUNTING_GATEWAY_TOKEN"), repr=False)
     batch_size: int = Field(30, ge=1, le=30, validation_alias=_env("ACCOUNTING_GATEWAY_BATCH_SIZE"))
-    concurrency: int = Field(5, ge=1, le=64, validation_alias=_env("ACCOUNTING_GATEWAY_CONCURRENCY"))
+    concurrency: int = Field(
+        5, ge=1, le=64, validation_alias=_env("ACCOUNTING_GATEWAY_CONCURRENCY")
+    )
     rate_per_minute: int = Field(
         0, ge=0, validation_alias=_env("ACCOUNTING_GATEWAY_RATE_PER_MINUTE")
     )

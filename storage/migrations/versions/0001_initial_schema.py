@@ -168,6 +168,8 @@ def upgrade() -> None:
         batch_op.create_index("ix_sync_log_state_record", ["state", "record_id"], unique=False)
 
     # ### end Alembic commands ###
+    # the one row that notes the gateway's last answer
+    op.execute("INSERT INTO gateway_status (id) VALUES (1)")
 
 
 def downgrade() -> None:

@@ -1,0 +1,364 @@
+"""The engine's public API: one service object the bot and the command line both call."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import make_engine, make_sessionmaker
+from storage.migrate import ensure_schema
+from storage.models import Record, RecordChange, RetryEvent, RetryEventItem, SyncLogEntry
+from storage.queue import (
+    FAILED,
+    PENDING,
+    RESOLVED,
+    SUCCEEDED,
+    SYNCING,
+    in_failed_queue,
+    recover_expired,
+    scan,
+)
+from sync_engine import queries
+from sync_engine.contract import Posting
+from sync_engine.errors import BadInput, GatewayUnreachable, UnknownRecord
+from sync_engine.gateway import GatewayClient
+from sync_engine.file_import import import_file
+from sync_engine.outcomes import Plan
+from sync_engine.policy import BackoffSettings
+from sync_engine.records import chunked, insert_new, known_source_ids
+from sync_engine.results import (
+    FailedPage,
+    History,
+    ImportResult,
+    ResolveResult,
+    RetryResult,
+    Skipped,
+    Status,
+    SyncResult,
+)
+from sync_engine.sender import IN_FLIGHT, Checkpoint, Chunk, Progress, Sender, Tally
+from sync_engine.settings import Settings
+
+SCAN_PAGE = 1000
+MANUAL_FROM = (FAILED, PENDING)
+
+
+def utcnow() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+def _no_checkpoint(_name: str, _source_ids: list[str]) -> None:
+    return None
+
+
+class SyncEngine:
+    """Submit, sync, retry selected or all, resolve, list failed, history, status."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sessions: sessionmaker[Session] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+        checkpoint: Checkpoint = _no_checkpoint,
+        migrate: bool = True,
+    ) -> None:
+        self.settings = settings
+        if sessions is None:
+            db = make_engine(settings.database_url)
+            if migrate:
+                ensure_schema(db)
+            sessions = make_sessionmaker(db)
+        self.sessions = sessions
+        self.clock = clock
+        self.gateway = GatewayClient(
+            settings.gateway_url,
+            settings.gateway_token,
+            timeout=settings.timeout_seconds,
+            concurrency=settings.concurrency,
+            rate_per_minute=settings.rate_per_minute,
+            transport=transport,
+        )
+        self._executor = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="syncbot-send")
+        self.sender = Sender(
+            sessions=sessions,
+            gateway=self.gateway,
+            executor=self._executor,
+            clock=clock,
+            uniform=(rng or random.SystemRandom()).uniform,
+            backoff=BackoffSettings(
+                settings.backoff_base_seconds,
+                settings.backoff_cap_seconds,
+                settings.max_auto_attempts,
+            ),
+            lease_seconds=settings.lease_seconds,
+            batch_size=settings.batch_size,
+            concurrency=settings.concurrency,
+            checkpoint=checkpoint,
+        )
+
+    def close(self) -> None:
+        """Stop the sending threads and close the gateway's connections."""
+        self._executor.shutdown(wait=True)
+        self.gateway.close()
+
+    def __enter__(self) -> SyncEngine:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- records in -----------------------------------------------------------------------
+
+    def submit(self, postings: Iterable[Posting]) -> ImportResult:
+        """Store approved records as pending; known source_ids are skipped as duplicates."""
+        duplicates: list[str] = []
+        imported = 0
+        with self.sessions.begin() as session:
+            for chunk in chunked(postings, SCAN_PAGE):
+                known = known_source_ids(session, (p.source_id for p in chunk))
+                duplicates += [p.source_id for p in chunk if p.source_id in known]
+                fresh = [p for p in chunk if p.source_id not in known]
+                imported += insert_new(session, fresh, self.clock())
+        return ImportResult(imported=imported, duplicates=tuple(duplicates))
+
+    def import_file(self, path: Path | str, *, update: bool = False, by: str) -> ImportResult:
+        """Import a JSON, JSON lines or CSV file; a file with any bad row imports nothing."""
+        return import_file(self, Path(path), update=update, by=by)
+
+    # -- sending --------------------------------------------------------------------------
+
+    def recover_leases(self) -> int:
+        """Return records whose lease expired (a crashed or stopped process) to the queue."""
+        with self.sessions.begin() as session:
+            return recover_expired(session, self.clock())
+
+    def sync(self, *, requested_by: str, via: str, progress: Progress | None = None) -> SyncResult:
+        """Send pending records for the first time, then retry the failed ones that are due."""
+        recovered = self.recover_leases()
+        initial = self.sender.run(
+            self._chunks(SyncLogEntry.state == PENDING, (PENDING,)), Plan("initial", None), progress
+        )
+        now = self.clock()
+        due = (
+            (SyncLogEntry.state == FAILED)
+            & (SyncLogEntry.next_attempt_at <= now)
+            & SyncLogEntry.parked.is_(False)
+        )
+        with self.sessions() as session:
+            any_due = bool(queries.count(session, due))
+        retries = RetryResult(None)
+        if any_due:
+            event_id = self._new_event("auto", requested_by, via)
+            tally = self.sender.run(
+                self._chunks(due, (FAILED,), due_only=True), Plan("auto", event_id), progress
+            )
+            retries = self._finish(event_id, tally, [])
+        return SyncResult(self._result(None, initial, []), retries, recovered)
+
+    def retry_selected(
+        self,
+        source_ids: list[str],
+        *,
+        requested_by: str,
+        via: str,
+        progress: Progress | None = None,
+    ) -> RetryResult:
+        """Send exactly these records now, whatever their backoff says (a manual retry)."""
+        wanted = list(dict.fromkeys(s.strip() for s in source_ids if s.strip()))
+        if not wanted:
+            raise BadInput("no source_id given")
+        with self.sessions() as session:
+            found = queries.states_of(session, wanted)
+        unknown = [s for s in wanted if s not in found]
+        if unknown:
+            raise UnknownRecord(unknown)
+        self.recover_leases()
+        skipped = [
+            Skipped(s, _not_retryable(state))
+            for s, (_, state) in found.items()
+            if state not in MANUAL_FROM
+        ]
+        ids = [rid for s, (rid, state) in found.items() if state in MANUAL_FROM]
+        event_id = self._new_event("selected", requested_by, via)
+        size = self.settings.batch_size
+        chunks = (Chunk(ids[i : i + size], MANUAL_FROM) for i in range(0, len(ids), size))
+        tally = self.sender.run(chunks, Plan("manual", event_id), progress, len(ids))
+        return self._finish(event_id, tally, skipped)
+
+    def retry_all(
+        self, *, requested_by: str, via: str, progress: Progress | None = None
+    ) -> RetryResult:
+        """Retry the whole failed queue, as it is now, as one retry event."""
+        self.recover_leases()
+        with self.sessions() as session:
+            upto = queries.max_record_id(session, in_failed_queue())
+            total = queries.count(session, in_failed_queue())
+        event_id = self._new_event("all", requested_by, via)
+        skipped: list[Skipped] = []
+        chunks = self._queue_chunks(upto, skipped) if upto is not None else iter(())
+        tally = self.sender.run(chunks, Plan("manual", event_id), progress, total)
+        return self._finish(event_id, tally, skipped)
+
+    def _queue_chunks(self, upto: int, skipped: list[Skipped]) -> Iterator[Chunk]:
+        # The queue is read a page at a time and claimed a chunk at a time, never loaded whole.
+        after, size = 0, self.settings.batch_size
+        while True:
+            with self.sessions() as session:
+                page = scan(session, in_failed_queue(), after, SCAN_PAGE, upto)
+                held = [rid for rid, state in page if state == SYNCING]
+                skipped += [Skipped(s, IN_FLIGHT) for s in queries.source_ids(session, held)]
+            if not page:
+                return
+            after = page[-1][0]
+            ids = [rid for rid, state in page if state == FAILED]
+            for i in range(0, len(ids), size):
+                yield Chunk(ids[i : i + size], (FAILED,))
+
+    def _chunks(
+        self, condition: object, states: tuple[str, ...], due_only: bool = False
+    ) -> Iterator[Chunk]:
+        after, size = 0, self.settings.batch_size
+        while True:
+            with self.sessions() as session:
+                page = scan(session, condition, after, SCAN_PAGE)
+            if not page:
+                return
+            after = page[-1][0]
+            ids = [rid for rid, _ in page]
+            for i in range(0, len(ids), size):
+                yield Chunk(ids[i : i + size], states, due_only)
+
+    def _new_event(self, kind: str, requested_by: str, via: str) -> int:
+        with self.sessions.begin() as session:
+            event = RetryEvent(kind=kind, via=via, requested_by=requested_by, at=self.clock())
+            session.add(event)
+            session.flush()
+            return event.id
+
+    def _result(self, event_id: int | None, tally: Tally, skipped: list[Skipped]) -> RetryResult:
+        if tally.missed:
+            with self.sessions() as session:
+                skipped = skipped + [
+                    Skipped(s, IN_FLIGHT) for s in queries.source_ids(session, tally.missed)
+                ]
+        return RetryResult(event_id, tuple(tally.succeeded), tuple(tally.failed), tuple(skipped))
+
+    def _finish(self, event_id: int, tally: Tally, skipped: list[Skipped]) -> RetryResult:
+        result = self._result(event_id, tally, skipped)
+        with self.sessions.begin() as session:
+            ids = queries.record_ids(session, [s.source_id for s in result.skipped])
+            rows = [
+                {
+                    "retry_event_id": event_id,
+                    "record_id": ids[s.source_id],
+                    "result": "skipped",
+                    "detail": s.reason,
+                }
+                for s in result.skipped
+            ]
+            if rows:
+                session.execute(RetryEventItem.__table__.insert(), rows)
+            session.execute(
+                update(RetryEvent)
+                .where(RetryEvent.id == event_id)
+                .values(
+                    finished_at=self.clock(),
+                    succeeded=len(result.succeeded),
+                    failed=len(result.failed),
+                    skipped=len(result.skipped),
+                )
+            )
+        return result
+
+    # -- by hand ----------------------------------------------------------------------------
+
+    def resolve(self, source_id: str, reason: str, *, by: str) -> ResolveResult:
+        """Take a record out of the queue without sending it; the gateway is asked first."""
+        if not reason.strip():
+            raise BadInput("a reason is required to resolve a record")
+        with self.sessions() as session:
+            found = queries.states_of(session, [source_id])
+        if source_id not in found:
+            raise UnknownRecord([source_id])
+        record_id, state = found[source_id]
+        if state not in (FAILED, PENDING):
+            raise BadInput(f"{source_id} cannot be resolved: {_not_retryable(state)}")
+        with self.sessions() as session:
+            key = session.scalars(
+                select(Record.idempotency_key).where(Record.id == record_id)
+            ).one()
+        try:
+            ref = self.gateway.lookup(key)
+        except GatewayUnreachable as exc:
+            raise GatewayUnreachable(
+                f"{source_id} was not resolved: the gateway could not be asked whether it "
+                f"already booked it ({exc})"
+            ) from exc
+        return self._mark_resolved(record_id, source_id, state, ref, reason, by)
+
+    def _mark_resolved(
+        self, record_id: int, source_id: str, state: str, ref: str | None, reason: str, by: str
+    ) -> ResolveResult:
+        now = self.clock()
+        new_state = SUCCEEDED if ref else RESOLVED
+        with self.sessions.begin() as session:
+            changed = session.execute(
+                update(SyncLogEntry)
+                .where(SyncLogEntry.record_id == record_id, SyncLogEntry.state == state)
+                .values(state=new_state, accounting_ref=ref, next_attempt_at=None, updated_at=now)
+            ).rowcount
+            if not changed:
+                raise BadInput(f"{source_id} changed while resolving it (another retry holds it)")
+            action = "found_booked" if ref else "resolved"
+            session.add(
+                RecordChange(record_id=record_id, at=now, action=action, by=by, reason=reason)
+            )
+        return ResolveResult(source_id, new_state, ref)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def list_failed(
+        self,
+        *,
+        kind: str | None = None,
+        error_class: str | None = None,
+        after: int | None = None,
+        limit: int = 10,
+    ) -> FailedPage:
+        """One page of the failed queue, oldest record first, optionally filtered."""
+        with self.sessions() as session:
+            return queries.failed_page(session, kind, error_class, after, limit)
+
+    def history(self, source_id: str) -> History:
+        """Every attempt, error, retry event and change of one record."""
+        with self.sessions() as session:
+            return queries.history(session, source_id)
+
+    def status(self) -> Status:
+        """Counts by state and error class, last success, the gateway's last answer."""
+        with self.sessions() as session:
+            return queries.status(session)
+
+    def count_failed(self) -> int:
+        """How many records the failed queue holds."""
+        with self.sessions() as session:
+            return queries.count(session, in_failed_queue())
+
+
+def _not_retryable(state: str) -> str:
+    return {
+        SUCCEEDED: "already succeeded",
+        RESOLVED: "already resolved by hand",
+        SYNCING: IN_FLIGHT,
+    }.get(state, f"in state {state}")

@@ -1,0 +1,227 @@
+"""The httpx client of the gateway contract; errors become classified outcomes here and only here.
+
+Every answer becomes a `PostResult`: `succeeded` (with the ledger's reference), `failed` (with
+its error class), or `uncertain` (a timeout, a dropped connection, a 502, a 2xx that cannot be
+read). Uncertain results are settled by the lookup endpoint; whatever stays uncertain is safe to
+resend, because every attempt carries the record's one idempotency key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+
+from sync_engine.contract import MAX_BATCH_ITEMS, Posting
+from sync_engine.errors import GatewayUnreachable
+from sync_engine.policy import TRANSIENT, classify_status
+from sync_engine.ratelimit import RateLimiter
+
+SUCCEEDED, FAILED, UNCERTAIN = "succeeded", "failed", "uncertain"
+
+
+@dataclass(frozen=True)
+class PostResult:
+    """How one posting of one record ended."""
+
+    idempotency_key: str
+    outcome: str
+    http_status: int | None = None
+    accounting_ref: str | None = None
+    error: str | None = None
+    error_class: str | None = None
+    retry_after: float | None = None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _problem_text(status: int, body: Any) -> str:
+    if isinstance(body, dict):
+        code = body.get("code") or body.get("title") or "error"
+        detail = body.get("detail")
+        fields = body.get("errors")
+        text = f"{status} {code}" + (f": {detail}" if detail else "")
+        if isinstance(fields, list) and fields:
+            parts = [f"{e.get('field')}: {e.get('message')}" for e in fields if isinstance(e, dict)]
+            text += " (" + "; ".join(parts) + ")"
+        return text
+    return f"HTTP {status}"
+
+
+def _failure(key: str, status: int, body: Any, retry_after: float | None = None) -> PostResult:
+    outcome = UNCERTAIN if status == 502 else FAILED
+    return PostResult(
+        key,
+        outcome,
+        status,
+        None,
+        _problem_text(status, body),
+        classify_status(status),
+        retry_after,
+    )
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class GatewayClient:
+    """One pooled httpx client for the gateway, paced by a shared rate limiter."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        concurrency: int = 5,
+        rate_per_minute: int = 0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(timeout),
+            limits=limits,
+            transport=transport,
+        )
+        self.limiter = RateLimiter(rate_per_minute)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        self.limiter.acquire()
+        response = self._http.request(method, url, **kwargs)
+        if response.status_code == 429:
+            self.limiter.pause(_retry_after(response) or 1.0)
+        return response
+
+    def _network_failure(self, keys: list[str], exc: httpx.HTTPError) -> list[PostResult]:
+        # A refused connection sent nothing; any later error may have reached the ledger.
+        sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+        kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "network error"
+        text = f"{kind}: {type(exc).__name__}: {exc}".rstrip(": ")
+        outcome = UNCERTAIN if sent else FAILED
+        return [PostResult(k, outcome, None, None, text, TRANSIENT) for k in keys]
+
+    def post(self, key: str, posting: Posting) -> PostResult:
+        """Send one posting with its idempotency key; uncertain outcomes are settled by lookup."""
+        try:
+            response = self._request(
+                "POST", "/v1/postings", json=posting.to_wire(), headers={"Idempotency-Key": key}
+            )
+        except httpx.HTTPError as exc:
+            return self.settle(self._network_failure([key], exc))[0]
+        return self.settle([self._read_single(key, response)])[0]
+
+    def _read_single(self, key: str, response: httpx.Response) -> PostResult:
+        status = response.status_code
+        body = _json(response)
+        if 200 <= status < 300:
+            if isinstance(body, dict) and isinstance(body.get("id"), str):
+                return PostResult(key, SUCCEEDED, status, body["id"])
+            return PostResult(
+                key, UNCERTAIN, status, None, f"{status} with an unreadable body", TRANSIENT
+            )
+        return _failure(key, status, body, _retry_after(response))
+
+    def post_batch(self, items: list[tuple[str, Posting]]) -> list[PostResult]:
+        """Send postings through the batch endpoint (split on 413); one result per item."""
+        results: list[PostResult] = []
+        for start in range(0, len(items), MAX_BATCH_ITEMS):
+            results.extend(self._post_chunk(items[start : start + MAX_BATCH_ITEMS]))
+        return self.settle(results)
+
+    def _post_chunk(self, items: list[tuple[str, Posting]]) -> list[PostResult]:
+        keys = [key for key, _ in items]
+        body = {"items": [{"idempotency_key": k, "posting": p.to_wire()} for k, p in items]}
+        try:
+            response = self._request("POST", "/v1/postings:batch", json=body)
+        except httpx.HTTPError as exc:
+            return self._network_failure(keys, exc)
+        if response.status_code == 413 and len(items) > 1:
+            half = len(items) // 2
+            return self._post_chunk(items[:half]) + self._post_chunk(items[half:])
+        if response.status_code != 200:
+            answer = _json(response)
+            retry_after = _retry_after(response)
+            if 200 <= response.status_code < 300:
+                answer, status = None, 502  # a 2xx without per-item results: settle by lookup
+            else:
+                status = response.status_code
+            return [_failure(k, status, answer, retry_after) for k in keys]
+        return self._read_batch(keys, _json(response))
+
+    def _read_batch(self, keys: list[str], body: Any) -> list[PostResult]:
+        by_key: dict[str, PostResult] = {}
+        rows = body.get("results") if isinstance(body, dict) else None
+        for row in rows if isinstance(rows, list) else []:
+            if not isinstance(row, dict) or row.get("idempotency_key") not in keys:
+                continue
+            key, status = row["idempotency_key"], row.get("status")
+            if isinstance(status, int) and 200 <= status < 300 and isinstance(row.get("id"), str):
+                by_key[key] = PostResult(key, SUCCEEDED, status, row["id"])
+            elif isinstance(status, int) and status >= 300:
+                by_key[key] = _failure(key, status, row.get("error"))
+        missing = "no result for this item in the batch answer"
+        return [
+            by_key.get(key) or PostResult(key, UNCERTAIN, 200, None, missing, TRANSIENT)
+            for key in keys
+        ]
+
+    def lookup(self, key: str) -> str | None:
+        """The ledger's reference for a posting booked under `key`, or None if nothing is booked."""
+        try:
+            response = self._request("GET", f"/v1/postings/{key}")
+        except httpx.HTTPError as exc:
+            raise GatewayUnreachable(f"the gateway lookup failed: {type(exc).__name__}") from exc
+        body = _json(response)
+        if (
+            response.status_code == 200
+            and isinstance(body, dict)
+            and isinstance(body.get("id"), str)
+        ):
+            return str(body["id"])
+        if response.status_code == 404:
+            return None
+        raise GatewayUnreachable(
+            f"the gateway lookup answered {_problem_text(response.status_code, body)}"
+        )
+
+    def settle(self, results: list[PostResult]) -> list[PostResult]:
+        """Ask the lookup endpoint about every uncertain result; stop asking once it fails."""
+        settled: list[PostResult] = []
+        reachable = True
+        for result in results:
+            if result.outcome == UNCERTAIN and reachable:
+                try:
+                    ref = self.lookup(result.idempotency_key)
+                except GatewayUnreachable:
+                    reachable = False
+                else:
+                    result = self._settled(result, ref)
+            settled.append(result)
+        return settled
+
+    @staticmethod
+    def _settled(result: PostResult, ref: str | None) -> PostResult:
+        if ref is not None:
+            note = f"{result.error}; the lookup found it booked"
+            return replace(
+                result, outcome=SUCCEEDED, accounting_ref=ref, error=note, error_class=None
+            )
+        note = f"{result.error}; the lookup found nothing booked"
+        return replace(result, outcome=FAILED, error=note)

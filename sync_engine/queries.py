@@ -1,0 +1,227 @@
+"""Read-side queries: the failed queue's pages, a record's history, status counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Attempt,
+    GatewayStatus,
+    Record,
+    RecordChange,
+    RetryEvent,
+    RetryEventItem,
+    SyncLogEntry,
+)
+from storage.queue import STATES, in_failed_queue
+from sync_engine.errors import UnknownRecord
+from sync_engine.money import from_minor
+from sync_engine.outcomes import retry_count
+from sync_engine.policy import ERROR_CLASSES
+from sync_engine.results import (
+    AttemptView,
+    ChangeView,
+    FailedPage,
+    FailedRecord,
+    History,
+    RetryEventView,
+    Status,
+)
+
+
+def count(session: Session, condition: object) -> int:
+    """How many sync log entries match `condition`."""
+    query = select(func.count()).select_from(SyncLogEntry).where(condition)  # type: ignore[arg-type]
+    return session.scalar(query) or 0
+
+
+def max_record_id(session: Session, condition: object) -> int | None:
+    """The highest record id matching `condition` (the end of a snapshot of the queue)."""
+    return session.scalar(select(func.max(SyncLogEntry.record_id)).where(condition))  # type: ignore[arg-type]
+
+
+def states_of(session: Session, source_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """source_id -> (record id, sync state) for the known ones among `source_ids`."""
+    rows = session.execute(
+        select(Record.source_id, Record.id, SyncLogEntry.state)
+        .join(SyncLogEntry, SyncLogEntry.record_id == Record.id)
+        .where(Record.source_id.in_(source_ids))
+    )
+    found = {source_id: (rid, state) for source_id, rid, state in rows}
+    return {s: found[s] for s in source_ids if s in found}
+
+
+def source_ids(session: Session, record_ids: Sequence[int]) -> list[str]:
+    """The source_ids of these record ids, in the same order."""
+    if not record_ids:
+        return []
+    names = dict(
+        session.execute(
+            select(Record.id, Record.source_id).where(Record.id.in_(record_ids))
+        ).tuples().all()
+    )
+    return [names[r] for r in record_ids if r in names]
+
+
+def record_ids(session: Session, names: Sequence[str]) -> dict[str, int]:
+    """source_id -> record id for these source_ids."""
+    if not names:
+        return {}
+    return dict(
+        session.execute(
+            select(Record.source_id, Record.id).where(Record.source_id.in_(names))
+        ).tuples().all()
+    )
+
+
+def failed_page(
+    session: Session, kind: str | None, error_class: str | None, after: int | None, limit: int
+) -> FailedPage:
+    """A keyset page of the failed queue, with every error message of each record."""
+    conditions = [in_failed_queue()]
+    if kind:
+        conditions.append(Record.kind == kind)
+    if error_class:
+        conditions.append(SyncLogEntry.error_class == error_class)
+    base = select(Record, SyncLogEntry).join(SyncLogEntry, SyncLogEntry.record_id == Record.id)
+    base = base.where(*conditions)  # type: ignore[arg-type]
+    page = base.where(Record.id > (after or 0)).order_by(Record.id).limit(limit + 1)
+    rows = session.execute(page).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    total_query = (
+        select(func.count())
+        .select_from(SyncLogEntry)
+        .join(Record, SyncLogEntry.record_id == Record.id)
+        .where(*conditions)  # type: ignore[arg-type]
+    )
+    total = session.scalar(total_query) or 0
+    errors = _errors(session, [record.id for record, _ in rows])
+    items = tuple(
+        _failed_record(record, entry, errors.get(record.id, [])) for record, entry in rows
+    )
+    return FailedPage(items, total, rows[-1][0].id if more else None)
+
+
+def _errors(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    if not ids:
+        return found
+    query = (
+        select(Attempt.record_id, Attempt.error)
+        .where(
+            Attempt.record_id.in_(ids), Attempt.error.is_not(None), Attempt.outcome != "succeeded"
+        )
+        .order_by(Attempt.id)
+    )
+    for rid, error in session.execute(query):
+        found.setdefault(rid, []).append(error)
+    return found
+
+
+def _failed_record(record: Record, entry: SyncLogEntry, errors: list[str]) -> FailedRecord:
+    return FailedRecord(
+        source_id=record.source_id,
+        kind=record.kind,
+        payee_id=record.payee_id,
+        payee_name=record.payee_name,
+        amount=from_minor(record.amount_minor, record.currency),
+        currency=record.currency,
+        error_class=entry.error_class,
+        last_error=entry.last_error,
+        errors=tuple(errors),
+        retry_count=retry_count(entry.attempt_count),
+        next_attempt_at=entry.next_attempt_at,
+        parked=entry.parked,
+        state=entry.state,
+    )
+
+
+def history(session: Session, source_id: str) -> History:
+    """Everything known of one record."""
+    row = session.execute(
+        select(Record, SyncLogEntry)
+        .join(SyncLogEntry, SyncLogEntry.record_id == Record.id)
+        .where(Record.source_id == source_id)
+    ).first()
+    if row is None:
+        raise UnknownRecord([source_id])
+    record, entry = row
+    attempts = session.scalars(
+        select(Attempt).where(Attempt.record_id == record.id).order_by(Attempt.id)
+    )
+    events = session.execute(
+        select(RetryEvent, RetryEventItem.result)
+        .join(RetryEventItem, RetryEventItem.retry_event_id == RetryEvent.id)
+        .where(RetryEventItem.record_id == record.id)
+        .order_by(RetryEvent.id)
+    )
+    changes = session.scalars(
+        select(RecordChange).where(RecordChange.record_id == record.id).order_by(RecordChange.id)
+    )
+    return History(
+        source_id=record.source_id,
+        kind=record.kind,
+        payee_id=record.payee_id,
+        payee_name=record.payee_name,
+        amount=from_minor(record.amount_minor, record.currency),
+        currency=record.currency,
+        state=entry.state,
+        accounting_ref=entry.accounting_ref,
+        retry_count=retry_count(entry.attempt_count),
+        error_class=entry.error_class,
+        next_attempt_at=entry.next_attempt_at,
+        parked=entry.parked,
+        sync_log_state=entry.state,
+        sync_log_retry_event_id=entry.retry_event_id,
+        sync_log_updated_at=entry.updated_at,
+        attempts=tuple(
+            AttemptView(
+                a.at,
+                a.trigger,
+                a.outcome,
+                a.http_status,
+                a.error,
+                a.error_class,
+                a.retry_event_id,
+                a.accounting_ref,
+            )
+            for a in attempts
+        ),
+        retry_events=tuple(
+            RetryEventView(e.id, e.kind, e.requested_by, e.via, e.at, result)
+            for e, result in events
+        ),
+        changes=tuple(ChangeView(c.at, c.action, c.by, c.reason) for c in changes),
+    )
+
+
+def status(session: Session) -> Status:
+    """Counts by state and by error class of the failed queue, and the gateway's last answer."""
+    by_state = dict.fromkeys(STATES, 0)
+    by_state.update(
+        session.execute(
+            select(SyncLogEntry.state, func.count()).group_by(SyncLogEntry.state)
+        ).tuples().all()
+    )
+    by_class = dict.fromkeys(ERROR_CLASSES, 0)
+    by_class.update(
+        session.execute(
+            select(SyncLogEntry.error_class, func.count())
+            .where(in_failed_queue())  # type: ignore[arg-type]
+            .group_by(SyncLogEntry.error_class)
+        ).tuples().all()
+    )
+    parked = count(session, in_failed_queue() & SyncLogEntry.parked.is_(True))  # type: ignore[operator]
+    gateway = session.get(GatewayStatus, 1)
+    return Status(
+        by_state=by_state,
+        by_error_class={k: v for k, v in by_class.items() if k is not None},
+        parked=parked,
+        last_success_at=gateway.last_success_at if gateway else None,
+        last_gateway_answer=gateway.last_answer if gateway else None,
+        last_gateway_answer_at=gateway.last_answer_at if gateway else None,
+    )

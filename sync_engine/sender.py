@@ -1,0 +1,147 @@
+"""The retry path: claim a chunk just before sending it, send it, write the answers.
+
+Named checkpoints mark the path for tests that stop or kill the process there:
+`claimed` (the lease is committed), `sent` (the request is about to leave), `answered` (the
+gateway's answer is in memory, nothing written yet) and `committed` (the answers are written).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.queue import Claimed, claim
+from sync_engine.gateway import GatewayClient, PostResult
+from sync_engine.outcomes import Plan, record_answers
+from sync_engine.policy import BackoffSettings
+from sync_engine.records import posting_of
+from sync_engine.results import Failed, Skipped, Succeeded
+
+Checkpoint = Callable[[str, list[str]], None]
+Progress = Callable[[int, int | None], None]
+IN_FLIGHT = "already in flight (another retry holds it)"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Record ids to claim together, from these states, and whether they must be due."""
+
+    record_ids: list[int]
+    from_states: tuple[str, ...]
+    due_only: bool = False
+
+
+@dataclass
+class Tally:
+    """What a run of chunks came to."""
+
+    succeeded: list[Succeeded] = field(default_factory=list)
+    failed: list[Failed] = field(default_factory=list)
+    missed: list[int] = field(default_factory=list)
+    sent: int = 0
+
+
+@dataclass
+class Sender:
+    """Sends chunks on a bounded pool of threads, each chunk claimed just before it is sent."""
+
+    sessions: sessionmaker[Session]
+    gateway: GatewayClient
+    executor: ThreadPoolExecutor
+    clock: Callable[[], datetime]
+    uniform: Callable[[float, float], float]
+    backoff: BackoffSettings
+    lease_seconds: float
+    batch_size: int
+    concurrency: int
+    checkpoint: Checkpoint
+
+    def run(
+        self,
+        chunks: Iterable[Chunk],
+        plan: Plan,
+        progress: Progress | None = None,
+        total: int | None = None,
+    ) -> Tally:
+        """Send every chunk, at most `concurrency` at once; chunks are drawn lazily."""
+        tally = Tally()
+        pending: deque[Future[tuple[list[Succeeded], list[Failed], list[int]]]] = deque()
+        for chunk in chunks:
+            while len(pending) >= self.concurrency:
+                self._collect(pending.popleft(), tally, progress, total)
+            pending.append(self.executor.submit(self._send_chunk, chunk, plan))
+        while pending:
+            self._collect(pending.popleft(), tally, progress, total)
+        return tally
+
+    @staticmethod
+    def _collect(
+        future: Future[tuple[list[Succeeded], list[Failed], list[int]]],
+        tally: Tally,
+        progress: Progress | None,
+        total: int | None,
+    ) -> None:
+        succeeded, failed, missed = future.result()
+        tally.succeeded += succeeded
+        tally.failed += failed
+        tally.missed += missed
+        tally.sent += len(succeeded) + len(failed)
+        if progress is not None:
+            progress(tally.sent + len(tally.missed), total)
+
+    def _send_chunk(
+        self, chunk: Chunk, plan: Plan
+    ) -> tuple[list[Succeeded], list[Failed], list[int]]:
+        token = str(uuid.uuid4())
+        # Wait for the rate limiter before claiming, so no lease ticks away in that queue.
+        self.gateway.limiter.reserve()
+        now = self.clock()
+        with self.sessions.begin() as session:
+            claimed = claim(
+                session,
+                chunk.record_ids,
+                chunk.from_states,
+                token=token,
+                now=now,
+                lease_until=now + timedelta(seconds=self.lease_seconds),
+                due_only=chunk.due_only,
+            )
+        got = {c.record_id for c in claimed}
+        missed = [rid for rid in chunk.record_ids if rid not in got]
+        if not claimed:
+            return [], [], missed
+        names = [c.record.source_id for c in claimed]
+        self.checkpoint("claimed", names)
+        results = self._post(claimed)
+        self.checkpoint("answered", names)
+        with self.sessions.begin() as session:
+            succeeded, failed = record_answers(
+                session,
+                claimed,
+                results,
+                plan,
+                token=token,
+                now=self.clock(),
+                backoff=self.backoff,
+                uniform=self.uniform,
+            )
+        self.checkpoint("committed", names)
+        return succeeded, failed, missed
+
+    def _post(self, claimed: list[Claimed]) -> list[PostResult]:
+        items = [(c.record.idempotency_key, posting_of(c.record)) for c in claimed]
+        self.checkpoint("sent", [c.record.source_id for c in claimed])
+        if self.batch_size > 1 and len(items) > 1:
+            return self.gateway.post_batch(items)
+        return [self.gateway.post(key, posting) for key, posting in items]
+
+
+def skipped_in_flight(source_ids: Iterable[str]) -> list[Skipped]:
+    """Skipped entries for records another retry holds."""
+    return [Skipped(s, IN_FLIGHT) for s in source_ids]
