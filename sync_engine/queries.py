@@ -61,7 +61,7 @@ def source_ids(session: Session, record_ids: Sequence[int]) -> list[str]:
     names = dict(
         session.execute(
             select(Record.id, Record.source_id).where(Record.id.in_(record_ids))
-        ).tuples().all()
+        ).all()
     )
     return [names[r] for r in record_ids if r in names]
 
@@ -73,7 +73,7 @@ def record_ids(session: Session, names: Sequence[str]) -> dict[str, int]:
     return dict(
         session.execute(
             select(Record.source_id, Record.id).where(Record.source_id.in_(names))
-        ).tuples().all()
+        ).all()
     )
 
 
@@ -205,7 +205,7 @@ def status(session: Session) -> Status:
     by_state.update(
         session.execute(
             select(SyncLogEntry.state, func.count()).group_by(SyncLogEntry.state)
-        ).tuples().all()
+        ).all()
     )
     by_class = dict.fromkeys(ERROR_CLASSES, 0)
     by_class.update(
@@ -213,7 +213,7 @@ def status(session: Session) -> Status:
             select(SyncLogEntry.error_class, func.count())
             .where(in_failed_queue())  # type: ignore[arg-type]
             .group_by(SyncLogEntry.error_class)
-        ).tuples().all()
+        ).all()
     )
     parked = count(session, in_failed_queue() & SyncLogEntry.parked.is_(True))  # type: ignore[operator]
     gateway = session.get(GatewayStatus, 1)
