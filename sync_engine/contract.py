@@ -60,6 +60,8 @@ def parse_time(text: object) -> datetime:
     if not isinstance(text, str) or not text.strip():
         raise ValueError("expected an ISO 8601 timestamp such as 2026-11-20T15:04:05Z")
     try:
+        if "T" not in text and " " not in text.strip():
+            raise ValueError("a date without a time")
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{text!r} is not an ISO 8601 timestamp") from None

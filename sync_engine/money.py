@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from iso4217 import Currency
+
+# digits, optionally a point and more digits: no sign, exponent, separator or bare point
+PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 
 class MoneyError(ValueError):
@@ -28,8 +32,7 @@ def parse_amount(text: object, currency: str) -> Decimal:
         raise MoneyError('amount must be a decimal string such as "42.50", not a number')
     places = minor_unit(currency)
     body = text.strip()
-    digits = body.replace(".", "", 1)
-    if not body or not digits.isdigit() or not digits.isascii():
+    if not PLAIN_DECIMAL.fullmatch(body):
         raise MoneyError(f'amount {text!r} is not a plain positive decimal such as "42.50"')
     try:
         value = Decimal(body)
