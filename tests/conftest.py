@@ -40,6 +40,13 @@ class FakeClock:
             self.now += timedelta(**delta)
 
 
+class LongestWait(random.Random):
+    """A jitter source that always picks the longest wait, so backoff times are exact."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
 def _fresh_pg_schema() -> str:
     """A new, empty PostgreSQL schema for one test; its URL selects it."""
     name = f"t_{uuid.uuid4().hex[:12]}"
@@ -116,7 +123,8 @@ def make_engine_for(
 
     def build(**overrides: object) -> SyncEngine:
         checkpoint = overrides.pop("checkpoint", None)
-        kwargs: dict[str, object] = {"clock": clock, "rng": random.Random(7)}
+        rng = overrides.pop("rng", None) or random.Random(7)
+        kwargs: dict[str, object] = {"clock": clock, "rng": rng}
         if checkpoint is not None:
             kwargs["checkpoint"] = checkpoint
         engine = SyncEngine(settings_for(database_url, sim.url, **overrides), **kwargs)  # type: ignore[arg-type]

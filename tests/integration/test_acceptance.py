@@ -9,7 +9,7 @@ from sqlalchemy import select
 from storage.models import Attempt, Record, RetryEvent, RetryEventItem, SyncLogEntry
 from sync_engine.gateway_sim import Fault
 from sync_engine.policy import BackoffSettings, step_ceiling
-from tests.conftest import posting
+from tests.conftest import LongestWait, posting
 
 
 def sent_keys(sim, since: int = 0) -> list[str]:
@@ -153,7 +153,9 @@ def test_5_failing_again_appends_the_error_and_counts_the_retry(make_engine_for,
 
 
 def test_6_manual_retry_beats_pending_backoff_and_restarts_it(make_engine_for, sim, clock):
-    engine = failing_queue(make_engine_for, sim, 1, backoff_base_seconds=3600, max_auto_attempts=8)
+    engine = failing_queue(
+        make_engine_for, sim, 1, backoff_base_seconds=3600, max_auto_attempts=8, rng=LongestWait()
+    )
     # Walk the streak to step 3 so its next automatic retry is hours away.
     sim.faults.add(Fault(kind="unavailable"))
     for _ in range(2):
@@ -161,7 +163,7 @@ def test_6_manual_retry_beats_pending_backoff_and_restarts_it(make_engine_for, s
         engine.sync(requested_by="scheduler", via="scheduler")
     entry = log_of(engine, "HON-2026-0001")
     assert entry.auto_streak == 2
-    assert entry.next_attempt_at - clock() > timedelta(hours=1) or entry.next_attempt_at > clock()
+    assert entry.next_attempt_at == clock() + timedelta(hours=4)  # step 3: 3600 s * 2**2
 
     # The manual retry is sent now, not when the backoff says; it fails again...
     before = len(sim.requests())
@@ -173,7 +175,7 @@ def test_6_manual_retry_beats_pending_backoff_and_restarts_it(make_engine_for, s
     entry = log_of(engine, "HON-2026-0001")
     assert entry.auto_streak == 0
     first_step = step_ceiling(1, BackoffSettings(3600, 21600, 8))
-    assert clock() <= entry.next_attempt_at <= clock() + timedelta(seconds=first_step)
+    assert entry.next_attempt_at == clock() + timedelta(seconds=first_step)  # 1 h, not 8 h
     # Nothing is sent before that time.
     before = len(sim.requests())
     engine.sync(requested_by="scheduler", via="scheduler")
