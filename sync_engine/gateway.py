@@ -8,6 +8,7 @@ resend, because every attempt carries the record's one idempotency key.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,12 +35,18 @@ class PostResult:
     retry_after: float | None = None
 
 
+MAX_RETRY_AFTER = 86400.0  # a day: past this a header is more likely broken than meant
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After")
     try:
-        return max(0.0, float(value)) if value is not None else None
+        seconds = float(value) if value is not None else None
     except ValueError:
         return None
+    if seconds is None or math.isnan(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def _problem_text(status: int, body: Any) -> str:
@@ -106,7 +113,8 @@ class GatewayClient:
         self.limiter.acquire()
         response = self._http.request(method, url, **kwargs)
         if response.status_code == 429:
-            self.limiter.pause(_retry_after(response) or 1.0)
+            wait = _retry_after(response)
+            self.limiter.pause(1.0 if wait is None else wait)
         return response
 
     def _network_failure(self, keys: list[str], exc: httpx.HTTPError) -> list[PostResult]:

@@ -55,7 +55,7 @@ class RateLimiter:
                 return self._paused_until - now
             if self.per_minute <= 0:
                 return 0.0
-            while self._sent and self._sent[0] <= now - WINDOW_SECONDS:
+            while self._sent and self._sent[0] + WINDOW_SECONDS <= now:
                 self._sent.popleft()
             if len(self._sent) < self.per_minute:
                 self._sent.append(now)
