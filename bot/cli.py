@@ -16,7 +16,7 @@ import click
 
 if TYPE_CHECKING:
     from sync_engine.engine import SyncEngine
-    from sync_engine.results import RetryResult
+    from sync_engine.results import FailedRecord, RetryResult
     from sync_engine.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -201,7 +201,7 @@ def failed(kind: str | None, error_class: str | None, limit: int | None, as_json
     """List the failed queue, oldest first."""
     from bot.render import failed_json, failed_table
 
-    rows = []
+    rows: list[FailedRecord] = []
     with engine() as eng:
         cursor = None
         while limit is None or len(rows) < limit:

@@ -19,7 +19,7 @@ PAYEES = [("VOL-11", "Ana Lima"), ("VOL-12", "Ben Okafor"), ("VOL-404", "Chris U
 
 def sample_records(start: int, count: int) -> list[dict[str, object]]:
     """Approved records of both kinds; payee VOL-404 is missing from the simulated ledger."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for n in range(start, start + count):
         kind = "honorarium" if n % 3 == 0 else "reimbursement"
         payee_id, payee_name = PAYEES[n % len(PAYEES)]

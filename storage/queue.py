@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Record, SyncLogEntry
@@ -52,7 +52,10 @@ def claim(
     """
     if not record_ids:
         return []
-    wanted = [SyncLogEntry.record_id.in_(record_ids), SyncLogEntry.state.in_(from_states)]
+    wanted: list[ColumnElement[bool]] = [
+        SyncLogEntry.record_id.in_(record_ids),
+        SyncLogEntry.state.in_(from_states),
+    ]
     if due_only:
         wanted += [SyncLogEntry.next_attempt_at <= now, SyncLogEntry.parked.is_(False)]
     candidates = select(SyncLogEntry.record_id).where(*wanted)
@@ -101,12 +104,16 @@ def recover_expired(session: Session, now: datetime) -> int:
 
 
 def scan(
-    session: Session, condition: object, after: int, limit: int, upto: int | None = None
+    session: Session,
+    condition: ColumnElement[bool],
+    after: int,
+    limit: int,
+    upto: int | None = None,
 ) -> list[tuple[int, str]]:
     """Keyset page of (record_id, state) in the sync log matching `condition`, after `after`."""
-    query: Select[tuple[int, str]] = (
+    query = (
         select(SyncLogEntry.record_id, SyncLogEntry.state)
-        .where(condition, SyncLogEntry.record_id > after)  # type: ignore[arg-type]
+        .where(condition, SyncLogEntry.record_id > after)
         .order_by(SyncLogEntry.record_id)
         .limit(limit)
     )
@@ -115,7 +122,7 @@ def scan(
     return [(rid, state) for rid, state in session.execute(query)]
 
 
-def in_failed_queue() -> object:
+def in_failed_queue() -> ColumnElement[bool]:
     """Records in the failed queue: failed now, or being retried after failing."""
     return or_(
         SyncLogEntry.state == FAILED,

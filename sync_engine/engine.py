@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine, make_sessionmaker
@@ -28,8 +28,8 @@ from storage.queue import (
 from sync_engine import queries
 from sync_engine.contract import Posting
 from sync_engine.errors import BadInput, GatewayUnreachable, UnknownRecord
-from sync_engine.gateway import GatewayClient
 from sync_engine.file_import import import_file
+from sync_engine.gateway import GatewayClient
 from sync_engine.outcomes import Plan
 from sync_engine.policy import BackoffSettings
 from sync_engine.records import chunked, insert_new, known_source_ids
@@ -226,7 +226,7 @@ class SyncEngine:
                 yield Chunk(ids[i : i + size], (FAILED,))
 
     def _chunks(
-        self, condition: object, states: tuple[str, ...], due_only: bool = False
+        self, condition: ColumnElement[bool], states: tuple[str, ...], due_only: bool = False
     ) -> Iterator[Chunk]:
         after, size = 0, self.settings.batch_size
         while True:
@@ -268,7 +268,7 @@ class SyncEngine:
                 for s in result.skipped
             ]
             if rows:
-                session.execute(RetryEventItem.__table__.insert(), rows)
+                session.execute(insert(RetryEventItem), rows)
             session.execute(
                 update(RetryEvent)
                 .where(RetryEvent.id == event_id)
@@ -313,11 +313,17 @@ class SyncEngine:
         now = self.clock()
         new_state = SUCCEEDED if ref else RESOLVED
         with self.sessions.begin() as session:
-            changed = session.execute(
-                update(SyncLogEntry)
-                .where(SyncLogEntry.record_id == record_id, SyncLogEntry.state == state)
-                .values(state=new_state, accounting_ref=ref, next_attempt_at=None, updated_at=now)
-            ).rowcount
+            changed = (
+                session.connection()
+                .execute(
+                    update(SyncLogEntry)
+                    .where(SyncLogEntry.record_id == record_id, SyncLogEntry.state == state)
+                    .values(
+                        state=new_state, accounting_ref=ref, next_attempt_at=None, updated_at=now
+                    )
+                )
+                .rowcount
+            )
             if not changed:
                 raise BadInput(f"{source_id} changed while resolving it (another retry holds it)")
             action = "found_booked" if ref else "resolved"

@@ -53,18 +53,19 @@ def _failure_row(
         uniform=uniform,
     )
     attempts = claimed.attempt_count + 1
-    row = {
+    error = result.error or "unknown error"
+    row: dict[str, object] = {
         "state": FAILED,
         "accounting_ref": None,
         "error_class": error_class,
-        "last_error": result.error or "unknown error",
+        "last_error": error,
         "auto_streak": streak,
         "next_attempt_at": decision.retry_at,
         "parked": decision.parked,
     }
     failed = Failed(
         claimed.record.source_id,
-        row["last_error"],  # type: ignore[arg-type]
+        error,
         error_class,
         retry_count(attempts),
         decision.retry_at,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -32,15 +32,16 @@ from sync_engine.results import (
 )
 
 
-def count(session: Session, condition: object) -> int:
+def count(session: Session, condition: ColumnElement[bool]) -> int:
     """How many sync log entries match `condition`."""
-    query = select(func.count()).select_from(SyncLogEntry).where(condition)  # type: ignore[arg-type]
+    query = select(func.count()).select_from(SyncLogEntry).where(condition)
     return session.scalar(query) or 0
 
 
-def max_record_id(session: Session, condition: object) -> int | None:
+def max_record_id(session: Session, condition: ColumnElement[bool]) -> int | None:
     """The highest record id matching `condition` (the end of a snapshot of the queue)."""
-    return session.scalar(select(func.max(SyncLogEntry.record_id)).where(condition))  # type: ignore[arg-type]
+    query = select(func.max(SyncLogEntry.record_id)).where(condition)
+    return session.scalar(query)
 
 
 def states_of(session: Session, source_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
@@ -59,9 +60,7 @@ def source_ids(session: Session, record_ids: Sequence[int]) -> list[str]:
     if not record_ids:
         return []
     names = dict(
-        session.execute(
-            select(Record.id, Record.source_id).where(Record.id.in_(record_ids))
-        ).all()
+        session.execute(select(Record.id, Record.source_id).where(Record.id.in_(record_ids))).all()
     )
     return [names[r] for r in record_ids if r in names]
 
@@ -87,7 +86,7 @@ def failed_page(
     if error_class:
         conditions.append(SyncLogEntry.error_class == error_class)
     base = select(Record, SyncLogEntry).join(SyncLogEntry, SyncLogEntry.record_id == Record.id)
-    base = base.where(*conditions)  # type: ignore[arg-type]
+    base = base.where(*conditions)
     page = base.where(Record.id > (after or 0)).order_by(Record.id).limit(limit + 1)
     rows = session.execute(page).all()
     more = len(rows) > limit
@@ -96,7 +95,7 @@ def failed_page(
         select(func.count())
         .select_from(SyncLogEntry)
         .join(Record, SyncLogEntry.record_id == Record.id)
-        .where(*conditions)  # type: ignore[arg-type]
+        .where(*conditions)
     )
     total = session.scalar(total_query) or 0
     errors = _errors(session, [record.id for record, _ in rows])
@@ -118,7 +117,7 @@ def _errors(session: Session, ids: list[int]) -> dict[int, list[str]]:
         .order_by(Attempt.id)
     )
     for rid, error in session.execute(query):
-        found.setdefault(rid, []).append(error)
+        found.setdefault(rid, []).append(error or "")
     return found
 
 
@@ -203,23 +202,20 @@ def status(session: Session) -> Status:
     """Counts by state and by error class of the failed queue, and the gateway's last answer."""
     by_state = dict.fromkeys(STATES, 0)
     by_state.update(
-        session.execute(
-            select(SyncLogEntry.state, func.count()).group_by(SyncLogEntry.state)
-        ).all()
+        session.execute(select(SyncLogEntry.state, func.count()).group_by(SyncLogEntry.state)).all()
     )
     by_class = dict.fromkeys(ERROR_CLASSES, 0)
-    by_class.update(
-        session.execute(
-            select(SyncLogEntry.error_class, func.count())
-            .where(in_failed_queue())  # type: ignore[arg-type]
-            .group_by(SyncLogEntry.error_class)
-        ).all()
+    rows = session.execute(
+        select(SyncLogEntry.error_class, func.count())
+        .where(in_failed_queue())
+        .group_by(SyncLogEntry.error_class)
     )
-    parked = count(session, in_failed_queue() & SyncLogEntry.parked.is_(True))  # type: ignore[operator]
+    by_class.update({error_class: n for error_class, n in rows if error_class})
+    parked = count(session, in_failed_queue() & SyncLogEntry.parked.is_(True))
     gateway = session.get(GatewayStatus, 1)
     return Status(
         by_state=by_state,
-        by_error_class={k: v for k, v in by_class.items() if k is not None},
+        by_error_class=by_class,
         parked=parked,
         last_success_at=gateway.last_success_at if gateway else None,
         last_gateway_answer=gateway.last_answer if gateway else None,
