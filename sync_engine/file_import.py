@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,24 +12,19 @@ from storage.queue import FAILED, PENDING
 from sync_engine.errors import GatewayUnreachable, ImportRejected
 from sync_engine.importing import ImportProblem, ImportRow, read_records
 from sync_engine.policy import NEEDS_ATTENTION
-from sync_engine.records import apply_correction, changed_fields, insert_new, known_source_ids
+from sync_engine.records import (
+    apply_correction,
+    changed_fields,
+    chunked,
+    insert_new,
+    known_source_ids,
+)
 from sync_engine.results import ImportResult
 
 if TYPE_CHECKING:
     from sync_engine.engine import SyncEngine
 
 CHUNK = 1000
-
-
-def _chunks(path: Path) -> Iterator[list[ImportRow | ImportProblem]]:
-    chunk: list[ImportRow | ImportProblem] = []
-    for item in read_records(path):
-        chunk.append(item)
-        if len(chunk) >= CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def import_file(engine: SyncEngine, path: Path, *, update: bool, by: str) -> ImportResult:
@@ -42,7 +36,7 @@ def import_file(engine: SyncEngine, path: Path, *, update: bool, by: str) -> Imp
     to_correct: list[tuple[ImportRow, Record]] = []
     imported = 0
     with engine.sessions() as session, session.begin():
-        for chunk in _chunks(path):
+        for chunk in chunked(read_records(path), CHUNK):
             problems += [x for x in chunk if isinstance(x, ImportProblem)]
             if problems:
                 continue  # keep reading to list every problem; nothing will be kept

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -121,21 +122,26 @@ def _errors(session: Session, ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
+def _shared_fields(record: Record, entry: SyncLogEntry) -> dict[str, Any]:
+    """What a queue row and a history both say of a record."""
+    return {
+        "source_id": record.source_id,
+        "kind": record.kind,
+        "payee_id": record.payee_id,
+        "payee_name": record.payee_name,
+        "amount": from_minor(record.amount_minor, record.currency),
+        "currency": record.currency,
+        "state": entry.state,
+        "error_class": entry.error_class,
+        "retry_count": retry_count(entry.attempt_count),
+        "next_attempt_at": entry.next_attempt_at,
+        "parked": entry.parked,
+    }
+
+
 def _failed_record(record: Record, entry: SyncLogEntry, errors: list[str]) -> FailedRecord:
     return FailedRecord(
-        source_id=record.source_id,
-        kind=record.kind,
-        payee_id=record.payee_id,
-        payee_name=record.payee_name,
-        amount=from_minor(record.amount_minor, record.currency),
-        currency=record.currency,
-        error_class=entry.error_class,
-        last_error=entry.last_error,
-        errors=tuple(errors),
-        retry_count=retry_count(entry.attempt_count),
-        next_attempt_at=entry.next_attempt_at,
-        parked=entry.parked,
-        state=entry.state,
+        **_shared_fields(record, entry), last_error=entry.last_error, errors=tuple(errors)
     )
 
 
@@ -162,18 +168,8 @@ def history(session: Session, source_id: str) -> History:
         select(RecordChange).where(RecordChange.record_id == record.id).order_by(RecordChange.id)
     )
     return History(
-        source_id=record.source_id,
-        kind=record.kind,
-        payee_id=record.payee_id,
-        payee_name=record.payee_name,
-        amount=from_minor(record.amount_minor, record.currency),
-        currency=record.currency,
-        state=entry.state,
+        **_shared_fields(record, entry),
         accounting_ref=entry.accounting_ref,
-        retry_count=retry_count(entry.attempt_count),
-        error_class=entry.error_class,
-        next_attempt_at=entry.next_attempt_at,
-        parked=entry.parked,
         sync_log_state=entry.state,
         sync_log_retry_event_id=entry.retry_event_id,
         sync_log_updated_at=entry.updated_at,

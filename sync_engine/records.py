@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from storage.queue import PENDING
 from sync_engine.contract import Posting, format_time
 from sync_engine.money import from_minor, to_minor
 
-CORRECTABLE = "failed as needs_attention"
+T = TypeVar("T")
 DATA_FIELDS = (
     "kind",
     "payee_id",
@@ -137,9 +138,9 @@ def apply_correction(
     )
 
 
-def chunked(items: Iterable[Posting], size: int) -> Iterator[list[Posting]]:
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
     """Lists of up to `size` items, drawn lazily."""
-    chunk: list[Posting] = []
+    chunk: list[T] = []
     for item in items:
         chunk.append(item)
         if len(chunk) >= size:
