@@ -98,7 +98,31 @@ def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int | Non
         yield update
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@contextmanager
+def one_line_usage_errors() -> Iterator[None]:
+    """A bad option or a missing argument is bad input too: one line on stderr, exit 2."""
+    try:
+        yield
+    except getattr(click.exceptions, "NoArgsIsHelpError", ()):
+        raise  # `syncbot` or `syncbot db` alone: click shows the help
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        fail(f"{exc.format_message()}{hint}")
+
+
+class OneLineUsageGroup(click.Group):
+    """The top-level group: usage errors of any command become `fail`'s one-line reason."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        with one_line_usage_errors():
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=OneLineUsageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """syncbot: get failed accounting syncs back into the ledger."""
 
