@@ -242,3 +242,52 @@ def test_uncertain_answer_settled_by_lookup(make_engine_for, sim, batch_size):
     assert all(sim.booking_count(k) == 1 for k in sim.bookings())
     attempt = engine.history("RMB-2026-0001").attempts[0]
     assert attempt.outcome == "succeeded" and "lookup found it booked" in attempt.error
+
+
+def test_failed_queue_pages_with_a_cursor(make_engine_for, sim):
+    engine = make_engine_for()
+    engine.submit(
+        [posting(i, kind="honorarium" if i % 2 else "reimbursement") for i in range(1, 8)]
+    )
+    sim.faults.add(Fault(kind="unavailable"))
+    engine.sync(requested_by="t", via="cli")
+
+    seen, cursor = [], None
+    while True:
+        page = engine.list_failed(limit=3, after=cursor)
+        assert page.total == 7
+        seen += [r.source_id for r in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert len(seen) == 7 == len(set(seen))
+    honoraria = engine.list_failed(kind="honorarium", limit=2)
+    assert honoraria.total == 4 and len(honoraria.items) == 2
+    assert all(r.kind == "honorarium" for r in honoraria.items)
+
+
+def test_retry_all_stays_within_the_gateway_limits(make_engine_for, sim):
+    engine = make_engine_for(concurrency=3, batch_size=10)
+    engine.submit([posting(i) for i in range(1, 151)])
+    sim.faults.add(Fault(kind="unavailable"))
+    engine.sync(requested_by="t", via="cli")
+    sim.faults.clear()
+    sim.config.concurrency = 3
+    sim.config.latency_seconds = 0.02
+
+    result = engine.retry_all(requested_by="t", via="cli")
+    assert len(result.succeeded) == 150
+    assert sim.stats()["rate_limited"] == 0
+    assert len([r for r in sim.requests() if r.path == "/v1/postings:batch"]) >= 15
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_url, sim, clock):
+    from sqlalchemy import text
+
+    from sync_engine.engine import SyncEngine
+    from tests.conftest import settings_for
+
+    with SyncEngine(settings_for(sqlite_url, sim.url), clock=clock) as engine:
+        with engine.sessions() as session:
+            assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        engine.sessions.kw["bind"].dispose()
