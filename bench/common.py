@@ -1,0 +1,194 @@
+"""Shared pieces of the benchmarks: the simulator as a process, fresh databases, fast fills."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import insert, text
+
+from storage.db import make_engine
+from storage.migrate import ensure_schema
+from storage.models import Record, SyncLogEntry
+
+PG_URL = os.environ.get("SYNCBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TOKEN = "bench-token"
+SYNCBOT = str(Path(sys.executable).with_name("syncbot"))
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Simulator:
+    """`syncbot gateway-sim` in its own process, as a real gateway would be."""
+
+    def __init__(self, latency_ms: float = 0, concurrency: int = 0, rate_per_minute: int = 0):
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        args = [SYNCBOT, "gateway-sim", "--port", str(port), "--token", TOKEN]
+        args += ["--latency-ms", str(latency_ms), "--concurrency", str(concurrency)]
+        args += ["--rate-per-minute", str(rate_per_minute)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{self.url}/_sim/stats", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("the gateway simulator did not start")
+
+    def stats(self, keys: bool = False) -> dict[str, Any]:
+        """The simulator's counters (and per-key booking counts with `keys`)."""
+        suffix = "?keys=1" if keys else ""
+        return httpx.get(f"{self.url}/_sim/stats{suffix}", timeout=30).json()  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        """End the process."""
+        self.proc.terminate()
+        self.proc.wait(10)
+
+    def __enter__(self) -> Simulator:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def fresh_database(kind: str) -> str:
+    """A new empty database at the schema's head: a SQLite file or a PostgreSQL schema."""
+    if kind == "sqlite":
+        folder = tempfile.mkdtemp(prefix="syncbot-bench-")
+        url = f"sqlite:///{folder}/bench.db"
+    else:
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        engine = make_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    ensure_schema(engine)
+    engine.dispose()
+    return url
+
+
+def drop_database(url: str) -> None:
+    """Remove a database made by `fresh_database`."""
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    schema = url.rsplit("%3D", 1)[1]
+    engine = make_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def fill(
+    url: str,
+    total: int,
+    failed_every: int = 1,
+    error_classes: tuple[str, ...] = ("transient", "needs_attention"),
+) -> None:
+    """Insert `total` records: every `failed_every`-th in the failed queue, the rest succeeded."""
+    engine = make_engine(url)
+    now = datetime.now(UTC)
+    chunk = 10_000
+    with engine.begin() as conn:
+        for start in range(1, total + 1, chunk):
+            ids = range(start, min(start + chunk, total + 1))
+            conn.execute(insert(Record), [_record(n, now) for n in ids])
+            conn.execute(
+                insert(SyncLogEntry), [_entry(n, now, failed_every, error_classes) for n in ids]
+            )
+    engine.dispose()
+
+
+def _record(n: int, now: datetime) -> dict[str, Any]:
+    return {
+        "id": n,
+        "source_id": f"{'HON' if n % 2 else 'RMB'}-B-{n:07d}",
+        "kind": "honorarium" if n % 2 else "reimbursement",
+        "payee_id": f"VOL-{n % 500}",
+        "payee_name": f"Volunteer {n % 500}",
+        "amount_minor": 1000 + n % 9000,
+        "currency": "USD",
+        "description": "Benchmark record",
+        "approved_at": now,
+        "approved_by": None,
+        "account_code": None,
+        "memo": None,
+        "idempotency_key": f"bench-{n}-{uuid.uuid4().hex[:8]}",
+        "imported_at": now,
+    }
+
+
+def _entry(n: int, now: datetime, failed_every: int, classes: tuple[str, ...]) -> dict[str, Any]:
+    failed = n % failed_every == 0
+    error_class = classes[(n // failed_every) % len(classes)] if failed else None
+    return {
+        "record_id": n,
+        "state": "failed" if failed else "succeeded",
+        "updated_at": now,
+        "accounting_ref": None if failed else f"ACC-{n}",
+        "error_class": error_class,
+        "last_error": "503 upstream_unavailable: the ledger is offline" if failed else None,
+        "attempt_count": 1,
+        "auto_streak": 0,
+        "next_attempt_at": None,
+        "parked": False,
+    }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(module: str, args: list[str]) -> dict[str, Any]:
+    """Run `python -m module --child args...` and read the JSON it prints last."""
+    out = subprocess.run(
+        [sys.executable, "-m", module, "--child", *args],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def show_table(title: str, rows: list[dict[str, Any]]) -> None:
+    """Print rows as a small rich table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name in rows[0]:
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(*(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row.values()))
+    Console().print(table)
+
+
+def machine() -> str:
+    """A line naming this machine, for the records in docs/performance.md."""
+    cpus = os.cpu_count()
+    return f"{cpus} cores, Python {sys.version.split()[0]}, {datetime.now(UTC):%Y-%m-%d}"
