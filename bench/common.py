@@ -185,7 +185,7 @@ def show_table(title: str, rows: list[dict[str, Any]]) -> None:
         table.add_column(name, justify="right")
     for row in rows:
         table.add_row(*(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row.values()))
-    Console().print(table)
+    Console(width=200).print(table)
 
 
 def machine() -> str:

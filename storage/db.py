@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -33,10 +34,36 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(conn: Any) -> None:
-    # A write transaction takes the write lock at BEGIN, so two processes never deadlock
-    # upgrading read locks; busy_timeout then queues them.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+READ_ONLY = "syncbot_read_only"
+
+
+class _SQLiteWriteGate:
+    """Serialises this process's SQLite write transactions on a Python lock.
+
+    SQLite has one writer. Threads of one process that wait in SQLite's busy handler sleep in
+    steps of up to 100 ms; waiting on a lock instead hands the write lock over at once. Other
+    processes still queue through busy_timeout. A write transaction takes the write lock at
+    BEGIN (IMMEDIATE), so two processes never deadlock upgrading read locks.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def begin(self, conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+            return
+        self._lock.acquire()
+        conn.info["holds_write_gate"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.end(conn)
+            raise
+
+    def end(self, conn: Any) -> None:
+        if conn.info.pop("holds_write_gate", False):
+            self._lock.release()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -47,13 +74,25 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "isolation_level": None}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        gate = _SQLiteWriteGate()
+        event.listen(engine, "begin", gate.begin)
+        event.listen(engine, "commit", gate.end)
+        event.listen(engine, "rollback", gate.end)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    # An executemany INSERT becomes one multi-row statement (as psycopg2's dialect does),
+    # instead of psycopg 3's pipeline of one statement per row.
+    engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """A session factory; sessions never expire objects on commit (results are copied out)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read: on SQLite they neither wait for nor block the writer."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)

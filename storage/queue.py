@@ -8,11 +8,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    column,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from storage.models import Record, SyncLogEntry
+from storage.models import Base, Record, SyncLogEntry
 
 PENDING, SYNCING, SUCCEEDED, FAILED, RESOLVED = (
     "pending",
@@ -32,7 +45,7 @@ class Claimed:
     last_error: str | None
     attempt_count: int
     auto_streak: int
-    record: Record
+    record: Any  # a row of the records table
 
 
 def claim(
@@ -59,30 +72,36 @@ def claim(
     if due_only:
         wanted += [SyncLogEntry.next_attempt_at <= now, SyncLogEntry.parked.is_(False)]
     candidates = select(SyncLogEntry.record_id).where(*wanted)
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         candidates = candidates.with_for_update(skip_locked=True)
-    rows = session.execute(
+    statement = (
         update(SyncLogEntry)
         .where(SyncLogEntry.record_id.in_(candidates.scalar_subquery()), *wanted)
         .values(state=SYNCING, lease_token=token, lease_expires_at=lease_until)
-        .returning(
-            SyncLogEntry.record_id,
-            SyncLogEntry.last_error,
-            SyncLogEntry.attempt_count,
-            SyncLogEntry.auto_streak,
-        )
+        .returning(*(SyncLogEntry.__table__.c[n] for n in CLAIM_RETURNS))
         .execution_options(synchronize_session=False)
-    ).all()
+    )
+    records = Base.metadata.tables[Record.__tablename__]
+    if postgres:
+        # PostgreSQL returns the records' columns from the same statement (UPDATE ... FROM).
+        statement = statement.where(SyncLogEntry.record_id == records.c.id).returning(*records.c)
+        rows = session.execute(statement).all()
+        return sorted((_claimed(row, row) for row in rows), key=lambda c: c.record_id)
+    rows = session.execute(statement).all()
     if not rows:
         return []
-    records = {
-        r.id: r for r in session.scalars(select(Record).where(Record.id.in_([x[0] for x in rows])))
-    }
-    claimed = [
-        Claimed(rid, error, count, streak, records[rid]) for rid, error, count, streak in rows
-    ]
-    claimed.sort(key=lambda c: c.record_id)
-    return claimed
+    # Plain rows, not ORM objects: a chunk is read, sent and forgotten.
+    ids = [row.record_id for row in rows]
+    data = {r.id: r for r in session.execute(select(records).where(records.c.id.in_(ids)))}
+    return sorted((_claimed(row, data[row.record_id]) for row in rows), key=lambda c: c.record_id)
+
+
+CLAIM_RETURNS = ("record_id", "last_error", "attempt_count", "auto_streak")
+
+
+def _claimed(log: Any, record: Any) -> Claimed:
+    return Claimed(log.record_id, log.last_error, log.attempt_count, log.auto_streak, record)
 
 
 def recover_expired(session: Session, now: datetime) -> int:
@@ -128,3 +147,76 @@ def in_failed_queue() -> ColumnElement[bool]:
         SyncLogEntry.state == FAILED,
         and_(SyncLogEntry.state == SYNCING, SyncLogEntry.last_error.is_not(None)),
     )
+
+
+SETTLED = (
+    "state",
+    "accounting_ref",
+    "error_class",
+    "last_error",
+    "attempt_count",
+    "auto_streak",
+    "next_attempt_at",
+    "parked",
+)
+
+
+def settle(
+    session: Session,
+    rows: list[dict[str, Any]],
+    *,
+    token: str,
+    retry_event_id: int | None,
+    now: datetime,
+) -> None:
+    """Write each claimed record's new state (`record_id` and the SETTLED columns).
+
+    Only the holder of the lease may write: a stale worker's answer never overwrites a newer
+    state. PostgreSQL takes the chunk as one UPDATE ... FROM (VALUES ...); SQLite, in process,
+    as an executemany.
+    """
+    fixed = {
+        "lease_token": None,
+        "lease_expires_at": None,
+        "retry_event_id": retry_event_id,
+        "updated_at": now,
+    }
+    table = Base.metadata.tables[SyncLogEntry.__tablename__]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_settle_pg(table, fixed, token), _as_arrays(rows))
+        return
+    statement = (
+        update(table)
+        .where(table.c.record_id == bindparam("rid"), table.c.lease_token == token)
+        .values({n: bindparam(f"v_{n}") for n in SETTLED} | fixed)
+    )
+    params = [{"rid": r["record_id"]} | {f"v_{n}": r[n] for n in SETTLED} for r in rows]
+    session.connection().execute(statement, params)
+
+
+def _settle_pg(table: Table, fixed: dict[str, Any], token: str) -> Any:
+    # One statement of fixed shape (so SQLAlchemy compiles it once): the chunk's values
+    # travel as one array per column and are unnested into rows on the server.
+    names = ("record_id", *SETTLED)
+    arrays = [bindparam(f"a_{n}", type_=ARRAY(table.c[n].type)) for n in names]
+    given = (
+        func.unnest(*arrays)
+        .table_valued(*(column(n, table.c[n].type) for n in names))
+        .render_derived(name="v")
+    )
+    return (
+        update(table)
+        .where(table.c.record_id == given.c.record_id, table.c.lease_token == token)
+        .values({n: given.c[n] for n in SETTLED} | fixed)
+    )
+
+
+def _as_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {f"a_{n}": [row[n] for row in rows] for n in ("record_id", *SETTLED)}
+
+
+def add_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert rows: one multi-row INSERT statement on PostgreSQL, an executemany on SQLite."""
+    if rows:
+        table = Base.metadata.tables[model.__tablename__]
+        session.connection().execute(insert(table), rows)

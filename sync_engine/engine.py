@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import make_engine, make_sessionmaker
+from storage.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from storage.migrate import ensure_schema
 from storage.models import Record, RecordChange, RetryEvent, RetryEventItem, SyncLogEntry
 from storage.queue import (
@@ -47,6 +47,7 @@ from sync_engine.sender import IN_FLIGHT, Checkpoint, Chunk, Progress, Sender, T
 from sync_engine.settings import Settings
 
 SCAN_PAGE = 1000
+SINGLES_PER_CLAIM = 10
 MANUAL_FROM = (FAILED, PENDING)
 
 
@@ -80,7 +81,10 @@ class SyncEngine:
                 ensure_schema(db)
             sessions = make_sessionmaker(db)
         self.sessions = sessions
+        bind = sessions.kw["bind"]
+        self.reads = make_read_sessionmaker(bind) if bind is not None else sessions
         self.clock = clock
+        self.claim_size = claim_size(settings)
         self.gateway = GatewayClient(
             settings.gateway_url,
             settings.gateway_token,
@@ -155,7 +159,7 @@ class SyncEngine:
             & (SyncLogEntry.next_attempt_at <= now)
             & SyncLogEntry.parked.is_(False)
         )
-        with self.sessions() as session:
+        with self.reads() as session:
             any_due = bool(queries.count(session, due))
         retries = RetryResult(None)
         if any_due:
@@ -178,7 +182,7 @@ class SyncEngine:
         wanted = list(dict.fromkeys(s.strip() for s in source_ids if s.strip()))
         if not wanted:
             raise BadInput("no source_id given")
-        with self.sessions() as session:
+        with self.reads() as session:
             found = queries.states_of(session, wanted)
         unknown = [s for s in wanted if s not in found]
         if unknown:
@@ -191,7 +195,7 @@ class SyncEngine:
         ]
         ids = [rid for s, (rid, state) in found.items() if state in MANUAL_FROM]
         event_id = self._new_event("selected", requested_by, via)
-        size = self.settings.batch_size
+        size = self.claim_size
         chunks = (Chunk(ids[i : i + size], MANUAL_FROM) for i in range(0, len(ids), size))
         tally = self.sender.run(chunks, Plan("manual", event_id), progress, len(ids))
         return self._finish(event_id, tally, skipped)
@@ -201,7 +205,7 @@ class SyncEngine:
     ) -> RetryResult:
         """Retry the whole failed queue, as it is now, as one retry event."""
         self.recover_leases()
-        with self.sessions() as session:
+        with self.reads() as session:
             upto = queries.max_record_id(session, in_failed_queue())
             total = queries.count(session, in_failed_queue())
         event_id = self._new_event("all", requested_by, via)
@@ -212,9 +216,9 @@ class SyncEngine:
 
     def _queue_chunks(self, upto: int, skipped: list[Skipped]) -> Iterator[Chunk]:
         # The queue is read a page at a time and claimed a chunk at a time, never loaded whole.
-        after, size = 0, self.settings.batch_size
+        after, size = 0, self.claim_size
         while True:
-            with self.sessions() as session:
+            with self.reads() as session:
                 page = scan(session, in_failed_queue(), after, SCAN_PAGE, upto)
                 held = [rid for rid, state in page if state == SYNCING]
                 skipped += [Skipped(s, IN_FLIGHT) for s in queries.source_ids(session, held)]
@@ -228,9 +232,9 @@ class SyncEngine:
     def _chunks(
         self, condition: ColumnElement[bool], states: tuple[str, ...], due_only: bool = False
     ) -> Iterator[Chunk]:
-        after, size = 0, self.settings.batch_size
+        after, size = 0, self.claim_size
         while True:
-            with self.sessions() as session:
+            with self.reads() as session:
                 page = scan(session, condition, after, SCAN_PAGE)
             if not page:
                 return
@@ -248,7 +252,7 @@ class SyncEngine:
 
     def _result(self, event_id: int | None, tally: Tally, skipped: list[Skipped]) -> RetryResult:
         if tally.missed:
-            with self.sessions() as session:
+            with self.reads() as session:
                 skipped = skipped + [
                     Skipped(s, IN_FLIGHT) for s in queries.source_ids(session, tally.missed)
                 ]
@@ -287,14 +291,14 @@ class SyncEngine:
         """Take a record out of the queue without sending it; the gateway is asked first."""
         if not reason.strip():
             raise BadInput("a reason is required to resolve a record")
-        with self.sessions() as session:
+        with self.reads() as session:
             found = queries.states_of(session, [source_id])
         if source_id not in found:
             raise UnknownRecord([source_id])
         record_id, state = found[source_id]
         if state not in (FAILED, PENDING):
             raise BadInput(f"{source_id} cannot be resolved: {_not_retryable(state)}")
-        with self.sessions() as session:
+        with self.reads() as session:
             key = session.scalars(
                 select(Record.idempotency_key).where(Record.id == record_id)
             ).one()
@@ -343,23 +347,36 @@ class SyncEngine:
         limit: int = 10,
     ) -> FailedPage:
         """One page of the failed queue, oldest record first, optionally filtered."""
-        with self.sessions() as session:
+        with self.reads() as session:
             return queries.failed_page(session, kind, error_class, after, limit)
 
     def history(self, source_id: str) -> History:
         """Every attempt, error, retry event and change of one record."""
-        with self.sessions() as session:
+        with self.reads() as session:
             return queries.history(session, source_id)
 
     def status(self) -> Status:
         """Counts by state and error class, last success, the gateway's last answer."""
-        with self.sessions() as session:
+        with self.reads() as session:
             return queries.status(session)
 
     def count_failed(self) -> int:
         """How many records the failed queue holds."""
-        with self.sessions() as session:
+        with self.reads() as session:
             return queries.count(session, in_failed_queue())
+
+
+def claim_size(settings: Settings) -> int:
+    """How many records one claim takes: a batch, or a few single postings.
+
+    Single postings are still claimed a few at a time, so that claiming and writing the
+    answers costs a fraction of each request's round trip; but no more than can be sent,
+    one after another, each up to its timeout, before the lease runs out.
+    """
+    if settings.batch_size > 1:
+        return settings.batch_size
+    fits = int(settings.lease_seconds // (settings.timeout_seconds + 1))
+    return max(1, min(SINGLES_PER_CLAIM, fits))
 
 
 def _not_retryable(state: str) -> str:

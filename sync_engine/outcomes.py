@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from storage.models import AlertOutbox, Attempt, GatewayStatus, RetryEventItem, SyncLogEntry
-from storage.queue import FAILED, SUCCEEDED, Claimed
+from storage.models import AlertOutbox, Attempt, GatewayStatus, RetryEventItem
+from storage.queue import FAILED, SUCCEEDED, Claimed, add_rows, settle
 from sync_engine.contract import format_time
 from sync_engine.gateway import SUCCEEDED as OK
 from sync_engine.gateway import PostResult
@@ -106,6 +108,7 @@ def record_answers(
     now: datetime,
     backoff: BackoffSettings,
     uniform: Callable[[float, float], float],
+    notes: GatewayNotes,
 ) -> tuple[list[Succeeded], list[Failed]]:
     """Write one chunk's answers in the caller's transaction; return what each record became."""
     by_key = {r.idempotency_key: r for r in results}
@@ -114,7 +117,10 @@ def record_answers(
     log_rows, attempt_rows, item_rows, alerts = [], [], [], []
     for item in claimed:
         result = by_key[item.record.idempotency_key]
-        log = {"rid": item.record_id, "tok": token, "attempt_count": item.attempt_count + 1}
+        log: dict[str, object] = {
+            "record_id": item.record_id,
+            "attempt_count": item.attempt_count + 1,
+        }
         if result.outcome == OK:
             assert result.accounting_ref is not None
             log |= {"state": SUCCEEDED, "accounting_ref": result.accounting_ref}
@@ -142,8 +148,12 @@ def record_answers(
                     "detail": detail,
                 }
             )
-    _write(session, log_rows, attempt_rows, item_rows, alerts, plan, now)
-    _note_gateway(session, results, now)
+    settle(session, log_rows, token=token, retry_event_id=plan.retry_event_id, now=now)
+    add_rows(session, Attempt, attempt_rows)
+    add_rows(session, RetryEventItem, item_rows)
+    add_rows(session, AlertOutbox, alerts)
+    notes.note(results, now)
+    notes.write(session)
     return succeeded, failed
 
 
@@ -162,48 +172,35 @@ def _attempt_row(item: Claimed, result: PostResult, plan: Plan, now: datetime) -
     }
 
 
-def _write(
-    session: Session,
-    log_rows: list[dict[str, object]],
-    attempt_rows: list[dict[str, object]],
-    item_rows: list[dict[str, object]],
-    alerts: list[dict[str, object]],
-    plan: Plan,
-    now: datetime,
-) -> None:
-    columns = [c for c in log_rows[0] if c not in ("rid", "tok")]
-    # Only the holder of the lease may write the outcome; a stale worker's answer still
-    # becomes an attempt row, but never overwrites a newer state.
-    statement = (
-        update(SyncLogEntry)
-        .where(
-            SyncLogEntry.record_id == bindparam("rid"),
-            SyncLogEntry.lease_token == bindparam("tok"),
-        )
-        .values(
-            {c: bindparam(f"v_{c}") for c in columns}
-            | {
-                "lease_token": None,
-                "lease_expires_at": None,
-                "retry_event_id": plan.retry_event_id,
-                "updated_at": now,
-            }
-        )
-    )
-    params = [{k if k in ("rid", "tok") else f"v_{k}": v for k, v in r.items()} for r in log_rows]
-    session.connection().execute(statement, params)
-    session.execute(insert(Attempt), attempt_rows)
-    if item_rows:
-        session.execute(insert(RetryEventItem), item_rows)
-    if alerts:
-        session.execute(insert(AlertOutbox), alerts)
+class GatewayNotes:
+    """The gateway's last answer, kept in memory and written at most once a second.
 
+    Every sending thread would otherwise update the same row in each chunk's transaction,
+    and on PostgreSQL that row lock would line the threads' commits up one behind the other.
+    """
 
-def _note_gateway(session: Session, results: list[PostResult], now: datetime) -> None:
-    ok = [r for r in results if r.outcome == OK]
-    answer = results[0] if not ok else ok[0]
-    summary = f"HTTP {answer.http_status}: posted" if ok else (answer.error or "no answer")
-    values: dict[str, object] = {"last_answer_at": now, "last_answer": summary[:256]}
-    if ok:
-        values["last_success_at"] = now
-    session.execute(update(GatewayStatus).where(GatewayStatus.id == 1).values(values))
+    def __init__(self, interval: float = 1.0) -> None:
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._pending: dict[str, object] = {}
+        self._written = 0.0
+
+    def note(self, results: list[PostResult], now: datetime) -> None:
+        """Remember the answer in `results`."""
+        ok = [r for r in results if r.outcome == OK]
+        answer = ok[0] if ok else results[0]
+        summary = f"HTTP {answer.http_status}: posted" if ok else (answer.error or "no answer")
+        with self._lock:
+            self._pending |= {"last_answer_at": now, "last_answer": summary[:256]}
+            if ok:
+                self._pending["last_success_at"] = now
+
+    def write(self, session: Session, *, force: bool = False) -> None:
+        """Write what was noted, if a second has passed since the last write (or `force`)."""
+        with self._lock:
+            due = force or time.monotonic() - self._written >= self._interval
+            if not self._pending or not due:
+                return
+            values, self._pending = self._pending, {}
+            self._written = time.monotonic()
+        session.execute(update(GatewayStatus).where(GatewayStatus.id == 1).values(values))

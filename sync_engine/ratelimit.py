@@ -1,17 +1,22 @@
-"""A pacing rate limiter: a sliding 60-second window of requests, shared by the sending threads."""
+"""A pacing rate limiter shared by the sending threads: requests evenly spaced, never a burst.
+
+With `per_minute` N, requests leave at least 60/N seconds apart (plus a 1% margin for the
+jitter between leaving here and arriving there), so any 60-second window the gateway looks at
+holds at most N of them, and the gateway never needs to answer 429.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 
 WINDOW_SECONDS = 60.0
+MARGIN = 0.01
 
 
 class RateLimiter:
-    """Blocks each request until it fits in the window, so the gateway never needs to say 429."""
+    """Hands out evenly spaced send times; `pause` holds every request back (Retry-After)."""
 
     def __init__(
         self,
@@ -20,9 +25,10 @@ class RateLimiter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.per_minute = per_minute
+        self.interval = WINDOW_SECONDS / per_minute * (1 + MARGIN) if per_minute > 0 else 0.0
         self._clock = clock
         self._sleep = sleep
-        self._sent: deque[float] = deque()
+        self._next_free = 0.0
         self._paused_until = 0.0
         self._lock = threading.Lock()
         self._reserved = threading.local()
@@ -33,31 +39,28 @@ class RateLimiter:
         self._reserved.held = True
 
     def acquire(self) -> None:
-        """Wait for a free slot, then take it; a slot this thread reserved is used first."""
+        """Wait for this request's turn; a slot this thread reserved is used first."""
         if getattr(self._reserved, "held", False):
             self._reserved.held = False
             return
-        while True:
-            wait = self._try_take()
-            if wait <= 0:
-                return
+        wait = self._take()
+        while wait > 0:
             self._sleep(wait)
+            # a pause may have come in while this thread slept
+            with self._lock:
+                wait = self._paused_until - self._clock()
 
     def pause(self, seconds: float) -> None:
         """Hold every request back for `seconds` (the gateway's Retry-After)."""
         with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
+            until = self._clock() + seconds
+            self._paused_until = max(self._paused_until, until)
+            self._next_free = max(self._next_free, until)
 
-    def _try_take(self) -> float:
+    def _take(self) -> float:
+        """Book the next send time and return how long to wait for it."""
         with self._lock:
             now = self._clock()
-            if now < self._paused_until:
-                return self._paused_until - now
-            if self.per_minute <= 0:
-                return 0.0
-            while self._sent and self._sent[0] + WINDOW_SECONDS <= now:
-                self._sent.popleft()
-            if len(self._sent) < self.per_minute:
-                self._sent.append(now)
-                return 0.0
-            return self._sent[0] + WINDOW_SECONDS - now
+            slot = max(now, self._next_free, self._paused_until)
+            self._next_free = slot + self.interval
+            return slot - now

@@ -8,9 +8,8 @@ gateway's answer is in memory, nothing written yet) and `committed` (the answers
 from __future__ import annotations
 
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,13 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.queue import Claimed, claim
 from sync_engine.gateway import GatewayClient, PostResult
-from sync_engine.outcomes import Plan, record_answers
+from sync_engine.outcomes import GatewayNotes, Plan, record_answers
 from sync_engine.policy import BackoffSettings
 from sync_engine.records import posting_of
 from sync_engine.results import Failed, Skipped, Succeeded
 
 Checkpoint = Callable[[str, list[str]], None]
 Progress = Callable[[int, int | None], None]
+ChunkResult = tuple[list[Succeeded], list[Failed], list[int]]
 IN_FLIGHT = "already in flight (another retry holds it)"
 
 
@@ -61,6 +61,7 @@ class Sender:
     batch_size: int
     concurrency: int
     checkpoint: Checkpoint
+    notes: GatewayNotes = field(default_factory=GatewayNotes)
 
     def run(
         self,
@@ -71,33 +72,38 @@ class Sender:
     ) -> Tally:
         """Send every chunk, at most `concurrency` at once; chunks are drawn lazily."""
         tally = Tally()
-        pending: deque[Future[tuple[list[Succeeded], list[Failed], list[int]]]] = deque()
+        pending: set[Future[ChunkResult]] = set()
+        # A few chunks wait in the pool's queue (not yet claimed), so a thread that finishes
+        # never waits for the next chunk to be read.
         for chunk in chunks:
-            while len(pending) >= self.concurrency:
-                self._collect(pending.popleft(), tally, progress, total)
-            pending.append(self.executor.submit(self._send_chunk, chunk, plan))
+            while len(pending) >= 2 * self.concurrency:
+                pending = self._collect_some(pending, tally, progress, total)
+            pending.add(self.executor.submit(self._send_chunk, chunk, plan))
         while pending:
-            self._collect(pending.popleft(), tally, progress, total)
+            pending = self._collect_some(pending, tally, progress, total)
+        with self.sessions.begin() as session:
+            self.notes.write(session, force=True)
         return tally
 
     @staticmethod
-    def _collect(
-        future: Future[tuple[list[Succeeded], list[Failed], list[int]]],
+    def _collect_some(
+        pending: set[Future[ChunkResult]],
         tally: Tally,
         progress: Progress | None,
         total: int | None,
-    ) -> None:
-        succeeded, failed, missed = future.result()
-        tally.succeeded += succeeded
-        tally.failed += failed
-        tally.missed += missed
-        tally.sent += len(succeeded) + len(failed)
+    ) -> set[Future[ChunkResult]]:
+        done, still = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            succeeded, failed, missed = future.result()
+            tally.succeeded += succeeded
+            tally.failed += failed
+            tally.missed += missed
+            tally.sent += len(succeeded) + len(failed)
         if progress is not None:
             progress(tally.sent + len(tally.missed), total)
+        return still
 
-    def _send_chunk(
-        self, chunk: Chunk, plan: Plan
-    ) -> tuple[list[Succeeded], list[Failed], list[int]]:
+    def _send_chunk(self, chunk: Chunk, plan: Plan) -> ChunkResult:
         token = str(uuid.uuid4())
         # Wait for the rate limiter before claiming, so no lease ticks away in that queue.
         self.gateway.limiter.reserve()
@@ -130,6 +136,7 @@ class Sender:
                 now=self.clock(),
                 backoff=self.backoff,
                 uniform=self.uniform,
+                notes=self.notes,
             )
         self.checkpoint("committed", names)
         return succeeded, failed, missed
