@@ -1,6 +1,7 @@
 """The failed queue's statements: atomic claims with leases, recovery, keyset scans.
 
-Repositories take a session and never commit; the engine owns the transaction.
+Repositories take a session (or, on the hot path of sending, a Core connection) and never
+commit; the engine owns the transaction.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -23,6 +25,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from storage.models import Base, Record, SyncLogEntry
@@ -49,7 +52,7 @@ class Claimed:
 
 
 def claim(
-    session: Session,
+    conn: Connection,
     record_ids: Sequence[int],
     from_states: Sequence[str],
     *,
@@ -72,7 +75,7 @@ def claim(
     if due_only:
         wanted += [SyncLogEntry.next_attempt_at <= now, SyncLogEntry.parked.is_(False)]
     candidates = select(SyncLogEntry.record_id).where(*wanted)
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = conn.dialect.name == "postgresql"
     if postgres:
         candidates = candidates.with_for_update(skip_locked=True)
     statement = (
@@ -86,14 +89,14 @@ def claim(
     if postgres:
         # PostgreSQL returns the records' columns from the same statement (UPDATE ... FROM).
         statement = statement.where(SyncLogEntry.record_id == records.c.id).returning(*records.c)
-        rows = session.execute(statement).all()
+        rows = conn.execute(statement).all()
         return sorted((_claimed(row, row) for row in rows), key=lambda c: c.record_id)
-    rows = session.execute(statement).all()
+    rows = conn.execute(statement).all()
     if not rows:
         return []
     # Plain rows, not ORM objects: a chunk is read, sent and forgotten.
     ids = [row.record_id for row in rows]
-    data = {r.id: r for r in session.execute(select(records).where(records.c.id.in_(ids)))}
+    data = {r.id: r for r in conn.execute(select(records).where(records.c.id.in_(ids)))}
     return sorted((_claimed(row, data[row.record_id]) for row in rows), key=lambda c: c.record_id)
 
 
@@ -162,7 +165,7 @@ SETTLED = (
 
 
 def settle(
-    session: Session,
+    conn: Connection,
     rows: list[dict[str, Any]],
     *,
     token: str,
@@ -172,51 +175,65 @@ def settle(
     """Write each claimed record's new state (`record_id` and the SETTLED columns).
 
     Only the holder of the lease may write: a stale worker's answer never overwrites a newer
-    state. PostgreSQL takes the chunk as one UPDATE ... FROM (VALUES ...); SQLite, in process,
-    as an executemany.
+    state. PostgreSQL takes the chunk as one statement (the rows unnested from one array per
+    column); SQLite, in process, as an executemany.
     """
-    fixed = {
-        "lease_token": None,
-        "lease_expires_at": None,
-        "retry_event_id": retry_event_id,
-        "updated_at": now,
-    }
-    table = Base.metadata.tables[SyncLogEntry.__tablename__]
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_settle_pg(table, fixed, token), _as_arrays(rows))
+    fixed = {"token": token, "retry_event_id": retry_event_id, "now": now}
+    if conn.dialect.name == "postgresql":
+        arrays = {f"a_{n}": [row[n] for row in rows] for n in ("record_id", *SETTLED)}
+        conn.execute(_settle_statement(True), arrays | fixed)
         return
-    statement = (
-        update(table)
-        .where(table.c.record_id == bindparam("rid"), table.c.lease_token == token)
-        .values({n: bindparam(f"v_{n}") for n in SETTLED} | fixed)
-    )
-    params = [{"rid": r["record_id"]} | {f"v_{n}": r[n] for n in SETTLED} for r in rows]
-    session.connection().execute(statement, params)
+    params = [fixed | {f"a_{n}": row[n] for n in ("record_id", *SETTLED)} for row in rows]
+    conn.execute(_settle_statement(False), params)
 
 
-def _settle_pg(table: Table, fixed: dict[str, Any], token: str) -> Any:
-    # One statement of fixed shape (so SQLAlchemy compiles it once): the chunk's values
-    # travel as one array per column and are unnested into rows on the server.
+@cache
+def _settle_statement(postgres: bool) -> Any:
+    # Built once: the same statement object every time, compiled and parsed once.
+    table = Base.metadata.tables[SyncLogEntry.__tablename__]
     names = ("record_id", *SETTLED)
-    arrays = [bindparam(f"a_{n}", type_=ARRAY(table.c[n].type)) for n in names]
-    given = (
-        func.unnest(*arrays)
-        .table_valued(*(column(n, table.c[n].type) for n in names))
-        .render_derived(name="v")
-    )
+    if postgres:
+        given = _unnest(table, names, alias="v")
+        value = {n: given.c[n] for n in names}
+    else:
+        value = {n: bindparam(f"a_{n}") for n in names}
     return (
         update(table)
-        .where(table.c.record_id == given.c.record_id, table.c.lease_token == token)
-        .values({n: given.c[n] for n in SETTLED} | fixed)
+        .where(table.c.record_id == value["record_id"], table.c.lease_token == bindparam("token"))
+        .values(
+            {n: value[n] for n in SETTLED}
+            | {
+                "lease_token": None,
+                "lease_expires_at": None,
+                "retry_event_id": bindparam("retry_event_id"),
+                "updated_at": bindparam("now", type_=table.c.updated_at.type),
+            }
+        )
     )
 
 
-def _as_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    return {f"a_{n}": [row[n] for row in rows] for n in ("record_id", *SETTLED)}
+def add_rows(conn: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert rows: on PostgreSQL one statement of fixed shape, on SQLite an executemany."""
+    if not rows:
+        return
+    table = Base.metadata.tables[model.__tablename__]
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), rows)
+        return
+    names = tuple(rows[0])
+    arrays = {f"a_{n}": [row[n] for row in rows] for n in names}
+    conn.execute(_insert_statement(table.name, names), arrays)
 
 
-def add_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Insert rows: one multi-row INSERT statement on PostgreSQL, an executemany on SQLite."""
-    if rows:
-        table = Base.metadata.tables[model.__tablename__]
-        session.connection().execute(insert(table), rows)
+@cache
+def _insert_statement(table_name: str, names: tuple[str, ...]) -> Any:
+    table = Base.metadata.tables[table_name]
+    given = _unnest(table, names, alias=None)
+    return insert(table).from_select(names, select(*(given.c[n] for n in names)))
+
+
+def _unnest(table: Table, names: tuple[str, ...], alias: str | None) -> Any:
+    """Rows unnested from one array parameter (`a_<name>`) per column, typed as the table's."""
+    arrays = [bindparam(f"a_{n}", type_=ARRAY(table.c[n].type)) for n in names]
+    columns = (column(n, table.c[n].type) for n in names)
+    return func.unnest(*arrays).table_valued(*columns).render_derived(name=alias)

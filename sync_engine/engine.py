@@ -95,7 +95,7 @@ class SyncEngine:
         )
         self._executor = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="syncbot-send")
         self.sender = Sender(
-            sessions=sessions,
+            db=bind,
             gateway=self.gateway,
             executor=self._executor,
             clock=clock,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from storage.models import AlertOutbox, Attempt, GatewayStatus, RetryEventItem
 from storage.queue import FAILED, SUCCEEDED, Claimed, add_rows, settle
@@ -99,7 +99,7 @@ def _alert(kind: str, claimed: Claimed, failed: Failed, now: datetime) -> dict[s
 
 
 def record_answers(
-    session: Session,
+    conn: Connection,
     claimed: list[Claimed],
     results: list[PostResult],
     plan: Plan,
@@ -148,12 +148,12 @@ def record_answers(
                     "detail": detail,
                 }
             )
-    settle(session, log_rows, token=token, retry_event_id=plan.retry_event_id, now=now)
-    add_rows(session, Attempt, attempt_rows)
-    add_rows(session, RetryEventItem, item_rows)
-    add_rows(session, AlertOutbox, alerts)
+    settle(conn, log_rows, token=token, retry_event_id=plan.retry_event_id, now=now)
+    add_rows(conn, Attempt, attempt_rows)
+    add_rows(conn, RetryEventItem, item_rows)
+    add_rows(conn, AlertOutbox, alerts)
     notes.note(results, now)
-    notes.write(session)
+    notes.write(conn)
     return succeeded, failed
 
 
@@ -195,7 +195,7 @@ class GatewayNotes:
             if ok:
                 self._pending["last_success_at"] = now
 
-    def write(self, session: Session, *, force: bool = False) -> None:
+    def write(self, conn: Connection, *, force: bool = False) -> None:
         """Write what was noted, if a second has passed since the last write (or `force`)."""
         with self._lock:
             due = force or time.monotonic() - self._written >= self._interval
@@ -203,4 +203,4 @@ class GatewayNotes:
                 return
             values, self._pending = self._pending, {}
             self._written = time.monotonic()
-        session.execute(update(GatewayStatus).where(GatewayStatus.id == 1).values(values))
+        conn.execute(update(GatewayStatus).where(GatewayStatus.id == 1).values(values))
