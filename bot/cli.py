@@ -125,6 +125,17 @@ class OneLineUsageGroup(click.Group):
 @click.group(cls=OneLineUsageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """syncbot: get failed accounting syncs back into the ledger."""
+    tune_threads()
+
+
+def tune_threads() -> None:
+    """Hand the interpreter lock over every millisecond instead of every five.
+
+    The engine's sending threads spend their time waiting on sockets; when one wakes, it
+    should not wait up to 5 ms behind a busy thread to read its answer. Measured on Retry All:
+    about 10% more records a second (docs/performance.md).
+    """
+    sys.setswitchinterval(0.001)
 
 
 @main.group()
