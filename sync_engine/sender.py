@@ -75,15 +75,28 @@ class Sender:
         pending: set[Future[ChunkResult]] = set()
         # A few chunks wait in the pool's queue (not yet claimed), so a thread that finishes
         # never waits for the next chunk to be read.
+        submitted = 0
         for chunk in chunks:
-            while len(pending) >= 2 * self.concurrency:
-                pending = self._collect_some(pending, tally, progress, total)
-            pending.add(self.executor.submit(self._send_chunk, chunk, plan))
+            for part in self._near_the_end(chunk, submitted, total):
+                while len(pending) >= 2 * self.concurrency:
+                    pending = self._collect_some(pending, tally, progress, total)
+                pending.add(self.executor.submit(self._send_chunk, part, plan))
+            submitted += len(chunk.record_ids)
         while pending:
             pending = self._collect_some(pending, tally, progress, total)
         with self.db.begin() as conn:
             self.notes.write(conn, force=True)
         return tally
+
+    def _near_the_end(self, chunk: Chunk, submitted: int, total: int | None) -> list[Chunk]:
+        # Single postings are claimed a few at a time; in the last round, one at a time, so
+        # that no thread sits idle while another still has several to send in turn.
+        last_round = total is not None and total - submitted <= self.concurrency * len(
+            chunk.record_ids
+        )
+        if self.batch_size > 1 or not last_round:
+            return [chunk]
+        return [Chunk([rid], chunk.from_states, chunk.due_only) for rid in chunk.record_ids]
 
     @staticmethod
     def _collect_some(
