@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, text
+from sqlalchemy import bindparam, text
 
 from storage.db import make_engine
 from storage.migrate import ensure_schema
-from storage.models import Record, SyncLogEntry
+from storage.models import UTCDateTime
 
 PG_URL = os.environ.get("SYNCBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TOKEN = "bench-token"
@@ -109,54 +109,69 @@ def fill(
     failed_every: int = 1,
     error_classes: tuple[str, ...] = ("transient", "needs_attention"),
 ) -> None:
-    """Insert `total` records: every `failed_every`-th in the failed queue, the rest succeeded."""
+    """Insert `total` records: every `failed_every`-th in the failed queue, the rest succeeded.
+
+    The rows are made by the database itself (a series of ids), so a million take seconds.
+    """
     engine = make_engine(url)
-    now = datetime.now(UTC)
-    chunk = 10_000
+    postgres = engine.dialect.name == "postgresql"
+    classes = " ".join(f"WHEN {i} THEN :c{i}" for i in range(len(error_classes)))
+    failed = f"n % {failed_every} = 0"
+    params = {f"c{i}": name for i, name in enumerate(error_classes)}
+    record = text(_FILL_RECORDS.format(series=_series(postgres), **_fill_sql(postgres)))
+    entry = text(
+        _FILL_LOG.format(
+            series=_series(postgres),
+            failed=failed,
+            every=failed_every,
+            count=len(error_classes),
+            classes=classes,
+        )
+    )
+    now = bindparam("now", datetime.now(UTC), type_=UTCDateTime())
     with engine.begin() as conn:
-        for start in range(1, total + 1, chunk):
-            ids = range(start, min(start + chunk, total + 1))
-            conn.execute(insert(Record), [_record(n, now) for n in ids])
-            conn.execute(
-                insert(SyncLogEntry), [_entry(n, now, failed_every, error_classes) for n in ids]
-            )
+        for first in range(1, total + 1, 100_000):
+            last = min(first + 99_999, total)
+            conn.execute(record.bindparams(now), {"first": first, "last": last})
+            conn.execute(entry.bindparams(now), {"first": first, "last": last} | params)
     engine.dispose()
 
 
-def _record(n: int, now: datetime) -> dict[str, Any]:
-    return {
-        "id": n,
-        "source_id": f"{'HON' if n % 2 else 'RMB'}-B-{n:07d}",
-        "kind": "honorarium" if n % 2 else "reimbursement",
-        "payee_id": f"VOL-{n % 500}",
-        "payee_name": f"Volunteer {n % 500}",
-        "amount_minor": 1000 + n % 9000,
-        "currency": "USD",
-        "description": "Benchmark record",
-        "approved_at": now,
-        "approved_by": None,
-        "account_code": None,
-        "memo": None,
-        "idempotency_key": f"bench-{n}-{uuid.uuid4().hex[:8]}",
-        "imported_at": now,
-    }
+_FILL_RECORDS = """
+{series} INSERT INTO records (id, source_id, kind, payee_id, payee_name, amount_minor, currency,
+  description, approved_at, idempotency_key, imported_at)
+SELECT n, CASE WHEN n % 2 = 1 THEN 'HON' ELSE 'RMB' END || '-B-' || {padded},
+  CASE WHEN n % 2 = 1 THEN 'honorarium' ELSE 'reimbursement' END,
+  'VOL-' || (n % 500), 'Volunteer ' || (n % 500), 1000 + n % 9000, 'USD', 'Benchmark record',
+  :now, 'bench-' || n || '-' || {random8}, :now
+FROM s
+"""
+_FILL_LOG = """
+{series} INSERT INTO sync_log (record_id, kind, state, updated_at, accounting_ref, error_class,
+  last_error, attempt_count, auto_streak, next_attempt_at, parked)
+SELECT n, CASE WHEN n % 2 = 1 THEN 'honorarium' ELSE 'reimbursement' END,
+  CASE WHEN {failed} THEN 'failed' ELSE 'succeeded' END, :now,
+  CASE WHEN {failed} THEN NULL ELSE 'ACC-' || n END,
+  CASE WHEN {failed} THEN CASE (n / {every}) % {count} {classes} END END,
+  CASE WHEN {failed} THEN '503 upstream_unavailable: the ledger is offline' END,
+  1, 0, NULL, 1 = 0
+FROM s
+"""
 
 
-def _entry(n: int, now: datetime, failed_every: int, classes: tuple[str, ...]) -> dict[str, Any]:
-    failed = n % failed_every == 0
-    error_class = classes[(n // failed_every) % len(classes)] if failed else None
-    return {
-        "record_id": n,
-        "state": "failed" if failed else "succeeded",
-        "updated_at": now,
-        "accounting_ref": None if failed else f"ACC-{n}",
-        "error_class": error_class,
-        "last_error": "503 upstream_unavailable: the ledger is offline" if failed else None,
-        "attempt_count": 1,
-        "auto_streak": 0,
-        "next_attempt_at": None,
-        "parked": False,
-    }
+def _series(postgres: bool) -> str:
+    if postgres:
+        return "WITH s AS (SELECT generate_series(CAST(:first AS int), CAST(:last AS int)) AS n)"
+    return "WITH RECURSIVE s(n) AS (SELECT :first UNION ALL SELECT n + 1 FROM s WHERE n < :last)"
+
+
+def _fill_sql(postgres: bool) -> dict[str, str]:
+    if postgres:
+        return {
+            "padded": "lpad(n::text, greatest(7, length(n::text)), '0')",
+            "random8": "substr(md5(random()::text), 1, 8)",
+        }
+    return {"padded": "printf('%07d', n)", "random8": "lower(hex(randomblob(4)))"}
 
 
 def peak_rss_mb() -> float:

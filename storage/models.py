@@ -7,6 +7,7 @@ Times are stored as UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -37,6 +39,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+# The failed queue's condition, as `storage.queue.in_failed_queue` writes it: SQLite uses a
+# partial index only for a query that repeats its condition term for term, with literals.
+IN_FAILED_QUEUE_SQL = "state IN ('failed', 'syncing') AND last_error IS NOT NULL"
+_IN_QUEUE: dict[str, Any] = {
+    "sqlite_where": text(IN_FAILED_QUEUE_SQL),
+    "postgresql_where": text(IN_FAILED_QUEUE_SQL),
+}
 
 
 class Base(DeclarativeBase):
@@ -70,6 +81,10 @@ class SyncLogEntry(Base):
     __tablename__ = "sync_log"
 
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    # A copy of the record's kind: the failed queue is listed by kind, and only an index that
+    # holds both the kind and the queue's condition keeps a page fast when the queue holds few
+    # (or none) of a kind. Written with the record and by every correction that changes it.
+    kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16))  # pending syncing succeeded failed resolved
     retry_event_id: Mapped[int | None] = mapped_column(ForeignKey("retry_events.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -87,6 +102,13 @@ class SyncLogEntry(Base):
     __table_args__ = (
         Index("ix_sync_log_state_next", "state", "next_attempt_at"),
         Index("ix_sync_log_state_record", "state", "record_id"),
+        # The failed queue's pages and counts (migration 0002): partial, so they hold only the
+        # queue; one per filter, each leading with what it filters on and ending with the
+        # keyset's id, so a page reads its rows in order and a count reads only the index.
+        Index("ix_sync_log_queue", "record_id", **_IN_QUEUE),
+        Index("ix_sync_log_queue_kind", "kind", "record_id", **_IN_QUEUE),
+        Index("ix_sync_log_queue_class", "error_class", "record_id", **_IN_QUEUE),
+        Index("ix_sync_log_queue_kind_class", "kind", "error_class", "record_id", **_IN_QUEUE),
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
     column,
     func,
     insert,
-    or_,
+    literal_column,
     select,
     update,
 )
@@ -145,11 +145,16 @@ def scan(
 
 
 def in_failed_queue() -> ColumnElement[bool]:
-    """Records in the failed queue: failed now, or being retried after failing."""
-    return or_(
-        SyncLogEntry.state == FAILED,
-        and_(SyncLogEntry.state == SYNCING, SyncLogEntry.last_error.is_not(None)),
-    )
+    """Records in the failed queue: failed now, or being retried after failing.
+
+    A failed entry always has its last error, so this is failed or syncing with an error. It
+    is written with literal states, as the queue's partial indexes are (`IN_FAILED_QUEUE_SQL`):
+    SQLite uses a partial index only for a query that repeats its condition term for term.
+    """
+    queue_states: list[ColumnElement[Any]] = [
+        literal_column(f"'{state}'") for state in (FAILED, SYNCING)
+    ]
+    return and_(SyncLogEntry.state.in_(queue_states), SyncLogEntry.last_error.is_not(None))
 
 
 SETTLED = (

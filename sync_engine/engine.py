@@ -363,7 +363,7 @@ class SyncEngine:
     def count_failed(self) -> int:
         """How many records the failed queue holds."""
         with self.reads() as session:
-            return queries.count(session, in_failed_queue())
+            return queries.failed_count(session)
 
 
 def claim_size(settings: Settings) -> int:

@@ -73,6 +73,7 @@ def _refuse_constant(name: str) -> object:
 
 # Decimal for JSON fractions so no value ever passes through float.
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant)
+_JSON_SPACE = " \t\n\r"
 
 
 def _decode_one(text: str, line: int) -> Item:
@@ -121,11 +122,22 @@ def _physical_lines(stream: BinaryIO, max_row: int) -> Iterator[_Line]:
 
 def jsonl_records(stream: BinaryIO, max_row: int) -> Iterator[Item]:
     """One JSON value per non-blank line."""
+    raw_decode = _DECODER.raw_decode
     for line in _physical_lines(stream, max_row):
-        if line.text is None:
+        text = line.text
+        if text is None:
             yield FormatProblem(line.number, "", too_large(max_row))
-        elif line.text.strip():
-            yield _decode_one(line.text, line.number)
+            continue
+        try:
+            # Most lines are one value then the line end; anything else takes the careful path.
+            value, end = raw_decode(text)
+            if end == len(text) or not text[end:].strip(_JSON_SPACE):
+                yield RawRecord(line.number, value)
+                continue
+        except (ValueError, RecursionError):
+            pass
+        if text.strip():
+            yield _decode_one(text, line.number)
 
 
 class _RowTooLarge(Exception):
@@ -177,8 +189,8 @@ def csv_records(stream: BinaryIO, max_row: int) -> Iterator[Item]:
         except csv.Error as exc:
             yield FormatProblem(feed.start, "", f"the row is not valid CSV: {exc}")
             continue
-        if not any(cell.strip() for cell in cells):
-            continue
+        if not "".join(cells).strip():
+            continue  # a blank row
         if header is None:
             header = [cell.strip().lower() for cell in cells]
             problems = list(_header_problems(header, cells, feed.start))
@@ -199,8 +211,7 @@ def _header_problems(header: list[str], cells: list[str], line: int) -> Iterator
 
 
 def _csv_row(header: list[str], cells: list[str], line: int) -> Item:
-    extra = cells[len(header) :]
-    if any(cell.strip() for cell in extra):
+    if len(cells) > len(header) and "".join(cells[len(header) :]).strip():
         # Usually an unquoted comma, as in 1,000: the values after it have all shifted.
         return FormatProblem(
             line,
@@ -208,7 +219,9 @@ def _csv_row(header: list[str], cells: list[str], line: int) -> Item:
             f"the row has {len(cells)} values but the header has {len(header)} columns"
             " (is a value with a comma missing its quotes?)",
         )
-    return RawRecord(line, {name: cell for name, cell in zip(header, cells, strict=False) if name})
+    fields = dict(zip(header, cells, strict=False))
+    fields.pop("", None)  # a column without a name is not a field
+    return RawRecord(line, fields)
 
 
 # --- JSON array -------------------------------------------------------------------------------

@@ -2,17 +2,19 @@
 
 The engine inserts the rows in chunks inside one transaction and rolls back if any problem
 appears, so this module never holds a whole file: memory is one row plus a read chunk, and the
-`source_id`s seen so far (to refuse duplicates).
+`source_id`s seen so far (to refuse duplicates), which `SeenIds` keeps in bounded memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sync_engine.contract import KINDS, Posting, parse_time
 from sync_engine.import_formats import (
@@ -22,7 +24,8 @@ from sync_engine.import_formats import (
     FormatProblem,
     ImportFormatError,
 )
-from sync_engine.money import MoneyError, minor_unit, parse_amount
+from sync_engine.money import PLAIN_DECIMAL, MoneyError, minor_unit, parse_amount
+from sync_engine.seen_ids import SeenIds
 
 __all__ = ["ImportFormatError", "ImportProblem", "ImportRow", "detect_format", "read_records"]
 
@@ -77,16 +80,20 @@ def read_records(
     except OSError as exc:
         yield ImportProblem(0, "", f"cannot read the file {path.name}: {exc.strerror or exc}")
         return
-    seen: dict[str, int] = {}
+    seen = SeenIds()
     anything = False
-    with stream:
+    with stream, closing(seen):
         try:
             for item in reader(stream, max_row_bytes):
                 anything = True
                 if isinstance(item, FormatProblem):
                     yield ImportProblem(item.line, item.field, item.message)
                 else:
-                    yield from _check_record(item.fields, item.line, seen)
+                    posting = _plain_posting(item.fields, item.line, seen)
+                    if posting is not None:
+                        yield ImportRow(item.line, posting)
+                    else:
+                        yield from _check_record(item.fields, item.line, seen)
         except ImportFormatError as exc:
             yield ImportProblem(exc.line, "", exc.message)
             return
@@ -94,9 +101,79 @@ def read_records(
         yield ImportProblem(0, "", "the file holds no records")
 
 
-def _check_record(
-    record: object, line: int, seen: dict[str, int]
-) -> list[ImportRow | ImportProblem]:
+def _plain_posting(record: object, line: int, seen: SeenIds) -> Posting | None:
+    """The row's Posting when every field is plainly valid, else None for `_check_record`.
+
+    Most rows of a large file are valid: this path checks them with few calls and no
+    messages (a non-text value fails its `strip`); any doubt sends the row to `_check_record`,
+    which says what is wrong.
+    """
+    if type(record) is not dict:
+        return None
+    fields: dict[str, Any] = record
+    payee = fields.get("payee")
+    try:
+        if isinstance(payee, dict):
+            payee_id, payee_name = payee["id"].strip(), payee["name"].strip()
+        else:
+            payee_id, payee_name = fields["payee_id"].strip(), fields["payee_name"].strip()
+        source_id, kind = fields["source_id"].strip(), fields["kind"].strip()
+        description, currency = fields["description"].strip(), fields["currency"].strip()
+        amount = _plain_amount(fields["amount"].strip(), _plain_places(currency))
+        approved_at = parse_time(fields["approved_at"])
+        approved_by, account_code, memo = (
+            fields.get("approved_by"),
+            fields.get("account_code"),
+            fields.get("memo"),
+        )
+        approved_by = None if approved_by is None else approved_by.strip() or None
+        account_code = None if account_code is None else account_code.strip() or None
+        memo = None if memo is None else memo.strip() or None
+    except (KeyError, AttributeError, ValueError, InvalidOperation):
+        return None
+    plain = source_id and payee_id and payee_name and description and kind in KINDS
+    if not plain or amount is None or len(source_id) > MAX_SOURCE_ID:
+        return None
+    if seen.first_line(source_id, line) != line:
+        return None
+    return Posting(
+        source_id,
+        kind,
+        payee_id,
+        payee_name,
+        amount,
+        currency,
+        description,
+        approved_at,
+        approved_by,
+        account_code,
+        memo,
+    )
+
+
+@lru_cache(maxsize=64)
+def _plain_places(currency: str) -> int:
+    """Decimal places of a valid currency code; ValueError for anything `_currency` refuses."""
+    code, error = _currency(currency)
+    if error or code is None:
+        raise ValueError(error)
+    return _places(code)
+
+
+def _plain_amount(text: str, places: int) -> Decimal | None:
+    """`text` as an amount with exactly `places` places, or None if `_amount` would refuse it."""
+    if not PLAIN_DECIMAL.fullmatch(text):
+        return None
+    point = text.find(".")
+    if point >= 0 and len(text) - point - 1 > places:
+        return None
+    value = Decimal(text)
+    if value <= 0:
+        return None
+    return value.quantize(_quantum(places))
+
+
+def _check_record(record: object, line: int, seen: SeenIds) -> list[ImportRow | ImportProblem]:
     """The row as a Posting, or one problem per bad field."""
     if not isinstance(record, dict):
         return [
@@ -185,10 +262,10 @@ def _source_id_error(source_id: str) -> str | None:
     return None
 
 
-def _duplicate_error(source_id: str | None, line: int, seen: dict[str, int]) -> str | None:
+def _duplicate_error(source_id: str | None, line: int, seen: SeenIds) -> str | None:
     if source_id is None:
         return None
-    first = seen.setdefault(source_id, line)
+    first = seen.first_line(source_id, line)
     if first != line:
         return f"source_id {source_id!r} appears twice in the file: first on line {first}"
     return None
@@ -214,6 +291,11 @@ def _currency(value: object) -> tuple[str | None, str | None]:
     except MoneyError as exc:
         return None, str(exc)
     return code, None
+
+
+@lru_cache(maxsize=8)
+def _quantum(places: int) -> Decimal:
+    return Decimal(1).scaleb(-places)
 
 
 @lru_cache(maxsize=64)

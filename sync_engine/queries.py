@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -18,6 +18,7 @@ from storage.models import (
     SyncLogEntry,
 )
 from storage.queue import STATES, in_failed_queue
+from storage.queue_pages import page_query, queue_count
 from sync_engine.errors import UnknownRecord
 from sync_engine.money import from_minor
 from sync_engine.outcomes import retry_count
@@ -81,29 +82,44 @@ def failed_page(
     session: Session, kind: str | None, error_class: str | None, after: int | None, limit: int
 ) -> FailedPage:
     """A keyset page of the failed queue, with every error message of each record."""
-    conditions = [in_failed_queue()]
-    if kind:
-        conditions.append(Record.kind == kind)
-    if error_class:
-        conditions.append(SyncLogEntry.error_class == error_class)
-    base = select(Record, SyncLogEntry).join(SyncLogEntry, SyncLogEntry.record_id == Record.id)
-    base = base.where(*conditions)
-    page = base.where(Record.id > (after or 0)).order_by(Record.id).limit(limit + 1)
-    rows = session.execute(page).all()
+    page = page_query(session, kind, error_class, after or 0, limit + 1)
+    # One statement for the page's ids and their rows, so both see the same queue; plain
+    # columns, not ORM objects, as a page is read and forgotten.
+    rows = session.execute(
+        select(page.c.record_id, *PAGE_COLUMNS)
+        .select_from(page)
+        .join(SyncLogEntry, SyncLogEntry.record_id == page.c.record_id)
+        .join(Record, Record.id == page.c.record_id)
+        .order_by(page.c.record_id)
+    ).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    total_query = (
-        select(func.count())
-        .select_from(SyncLogEntry)
-        .join(Record, SyncLogEntry.record_id == Record.id)
-        .where(*conditions)
-    )
-    total = session.scalar(total_query) or 0
-    errors = _errors(session, [record.id for record, _ in rows])
-    items = tuple(
-        _failed_record(record, entry, errors.get(record.id, [])) for record, entry in rows
-    )
-    return FailedPage(items, total, rows[-1][0].id if more else None)
+    errors = _errors(session, [row.record_id for row in rows])
+    items = tuple(_failed_record(row, row, errors.get(row.record_id, [])) for row in rows)
+    total = queue_count(session, kind, error_class)
+    return FailedPage(items, total, rows[-1].record_id if more else None)
+
+
+# What a queue row shows: the names `_shared_fields` and `_failed_record` read.
+PAGE_COLUMNS = (
+    Record.source_id,
+    Record.kind,
+    Record.payee_id,
+    Record.payee_name,
+    Record.amount_minor,
+    Record.currency,
+    SyncLogEntry.state,
+    SyncLogEntry.error_class,
+    SyncLogEntry.attempt_count,
+    SyncLogEntry.next_attempt_at,
+    SyncLogEntry.parked,
+    SyncLogEntry.last_error,
+)
+
+
+def failed_count(session: Session) -> int:
+    """How many records the failed queue holds."""
+    return queue_count(session, None, None)
 
 
 def _errors(session: Session, ids: list[int]) -> dict[int, list[str]]:
@@ -122,7 +138,7 @@ def _errors(session: Session, ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
-def _shared_fields(record: Record, entry: SyncLogEntry) -> dict[str, Any]:
+def _shared_fields(record: Record | Row[Any], entry: SyncLogEntry | Row[Any]) -> dict[str, Any]:
     """What a queue row and a history both say of a record."""
     return {
         "source_id": record.source_id,
@@ -139,7 +155,9 @@ def _shared_fields(record: Record, entry: SyncLogEntry) -> dict[str, Any]:
     }
 
 
-def _failed_record(record: Record, entry: SyncLogEntry, errors: list[str]) -> FailedRecord:
+def _failed_record(
+    record: Record | Row[Any], entry: SyncLogEntry | Row[Any], errors: list[str]
+) -> FailedRecord:
     return FailedRecord(
         **_shared_fields(record, entry), last_error=entry.last_error, errors=tuple(errors)
     )
