@@ -48,6 +48,7 @@ from sync_engine.settings import Settings
 
 SCAN_PAGE = 1000
 SINGLES_PER_CLAIM = 10
+SPARE_THREADS = 2
 MANUAL_FROM = (FAILED, PENDING)
 
 
@@ -93,7 +94,12 @@ class SyncEngine:
             rate_per_minute=settings.rate_per_minute,
             transport=transport,
         )
-        self._executor = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="syncbot-send")
+        # A few more threads than requests in flight: while some claim or write to the
+        # database, the others keep every gateway connection busy. The connection pool
+        # (`concurrency` connections) still caps the requests in flight.
+        self._executor = ThreadPoolExecutor(
+            settings.concurrency + SPARE_THREADS, thread_name_prefix="syncbot-send"
+        )
         self.sender = Sender(
             db=bind,
             gateway=self.gateway,
