@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from bot.slack.settings import SlackSettings
     from sync_engine.engine import SyncEngine
     from sync_engine.results import FailedRecord, RetryResult
     from sync_engine.settings import Settings
@@ -38,10 +41,26 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        fail(f"bad setting: {problems}")
+        fail(f"bad setting: {setting_problems(exc)}")
+
+
+def setting_problems(exc: ValidationError) -> str:
+    """A settings validation error as one line that names each variable."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+    )
+
+
+def load_slack_settings() -> SlackSettings:
+    """Read the Slack bot's settings once; a bad or missing value names the variable."""
+    from pydantic import ValidationError
+
+    from bot.slack.settings import SlackSettings
+
+    try:
+        return SlackSettings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        fail(f"bad setting: {setting_problems(exc)}")
 
 
 @contextmanager
@@ -381,3 +400,11 @@ def demo(keep: str | None) -> None:
     from bot.demo import run_demo
 
     run_demo(keep)
+
+
+@main.command()
+def serve() -> None:
+    """Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP on SYNCBOT_HTTP_PORT."""
+    from bot.slack.server import serve_bot
+
+    serve_bot(load_settings(), load_slack_settings())

@@ -1,0 +1,114 @@
+"""The Bolt app and everything its listeners share, built once at start-up."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.slack.auth import Authorizer
+from bot.slack.messenger import Messenger
+from bot.slack.retries import Retrier
+from bot.slack.screens import Screens
+from bot.slack.settings import SlackSettings
+from sync_engine.engine import SyncEngine
+
+log = logging.getLogger(__name__)
+
+# Retries run here, not on Bolt's small listener pool, so acknowledgements never queue behind
+# them; a few at once is plenty (each fans out on the engine's own sending threads).
+RETRY_WORKERS = 4
+# Bolt's own default pool size; owned here so that shutting down waits for running listeners.
+LISTENER_WORKERS = 5
+RATE_LIMIT_RETRIES = 3
+SERVER_ERROR_RETRIES = 2
+
+
+def make_client(settings: SlackSettings) -> WebClient:
+    """A Web API client on SLACK_API_URL that retries 429 (after Retry-After) and 5xx a little."""
+    return WebClient(
+        token=settings.bot_token,
+        base_url=settings.api_url,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(),
+            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+            ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
+        ],
+    )
+
+
+@dataclass
+class SlackBot:
+    """The Bolt app with the engine, the Slack client, authorization and the retry executor."""
+
+    settings: SlackSettings
+    engine: SyncEngine
+    app: App
+    authorizer: Authorizer
+    messenger: Messenger
+    screens: Screens
+    executor: ThreadPoolExecutor
+    listener_executor: ThreadPoolExecutor
+    retrier: Retrier = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.retrier = Retrier(
+            self.engine, self.messenger, self.screens, self.executor, self.publish_home
+        )
+
+    def is_admin(self, user: str) -> bool:
+        """Whether `user` may view records, retry and resolve."""
+        return self.authorizer.is_admin(user)
+
+    def publish_home(self, user: str, list_link: str | None = None) -> None:
+        """Show `user` the dashboard (or, to a non-admin, the short note) in the Home tab."""
+        self.messenger.publish_home(
+            user, self.screens.home(admin=self.is_admin(user), list_link=list_link)
+        )
+
+    def close(self) -> None:
+        """Let running listeners and then running retries finish; stop both pools."""
+        self.listener_executor.shutdown(wait=True)
+        self.executor.shutdown(wait=True)
+
+
+def build_bot(settings: SlackSettings, engine: SyncEngine) -> SlackBot:
+    """The Bolt app with every listener registered, calling `engine` in process."""
+    from bot.slack import errors
+    from bot.slack.listeners import actions, commands, events
+
+    client = make_client(settings)
+    listener_executor = ThreadPoolExecutor(
+        LISTENER_WORKERS, thread_name_prefix="syncbot-slack-listener"
+    )
+    app = App(
+        client=client,
+        signing_secret=settings.signing_secret,
+        # Socket Mode connections are authenticated by Slack; there is nothing to sign.
+        request_verification_enabled=not settings.socket_mode,
+        # auth.test is called on the first request instead, so start-up never waits on Slack.
+        token_verification_enabled=False,
+        process_before_response=False,
+        listener_executor=listener_executor,
+        name="syncbot",
+    )
+    messenger = Messenger(client)
+    screens = Screens(engine, settings.page_size)
+    executor = ThreadPoolExecutor(RETRY_WORKERS, thread_name_prefix="syncbot-slack-retry")
+    authorizer = Authorizer(settings.admins, settings.admin_usergroup, client)
+    bot = SlackBot(
+        settings, engine, app, authorizer, messenger, screens, executor, listener_executor
+    )
+    if not settings.admins and not settings.admin_usergroup:
+        log.warning("no SYNCBOT_ADMIN_USERS or SYNCBOT_ADMIN_USERGROUP: nobody may act")
+    for module in (commands, actions, events, errors):
+        module.register(bot)
+    return bot

@@ -1,0 +1,161 @@
+"""Buttons, filters and checkboxes: ack at once, authorize, then one engine call or a retry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bot.slack.answers import NOTHING_TICKED, REFUSED, STALE_BUTTON, invite_hint
+from bot.slack.blocks import new_nonce
+from bot.slack.errors import reporting
+from bot.slack.ids import Ids
+from bot.slack.list_state import BadListState, ListState
+from bot.slack.messenger import NotInChannel, Posted, Respond
+from bot.slack.payload import action_value, channel_of, from_home, message_ts_of, ticked, user_of
+from bot.slack.retries import RetryOrder
+from bot.slack.retry_reply import retry_parent
+
+if TYPE_CHECKING:
+    from bot.slack.app import SlackBot
+
+Ack = Callable[..., None]
+
+
+class Clicked:
+    """One interaction being answered: who clicked what, on which message or Home tab."""
+
+    def __init__(self, bot: SlackBot, body: dict[str, Any], respond: Respond) -> None:
+        self.bot, self.body, self.respond = bot, body, respond
+        self.user = user_of(body)
+        self.channel = channel_of(body)
+        self.message_ts = message_ts_of(body)
+        self.action: dict[str, Any] = (body.get("actions") or [{}])[0]
+
+    def tell(self, text: str) -> None:
+        """An ephemeral answer to the person who clicked."""
+        self.bot.messenger.tell(self.user, self.channel, text, self.respond)
+
+    def allowed(self) -> bool:
+        """Whether the clicker is an administrator; tells them no if not."""
+        if self.bot.is_admin(self.user):
+            return True
+        self.tell(REFUSED)
+        return False
+
+    def list_state(self) -> ListState | None:
+        """The list state the clicked element holds; None (and a hint) if it holds none."""
+        try:
+            return ListState.decode(action_value(self.action))
+        except BadListState:
+            self.tell(STALE_BUTTON)
+            return None
+
+    def answer_channel(self) -> str:
+        """Where a list or a retry's answer goes: this channel, else the alerts channel or a DM."""
+        return self.channel or self.bot.settings.alert_channel or self.user
+
+
+def register(bot: SlackBot) -> None:
+    """Listen for every interactive element the bot's messages and Home tab hold."""
+    handlers: dict[Ids, Callable[[Clicked], None]] = {
+        Ids.VIEW_FAILED: view_failed,
+        Ids.RETRY_SELECTED: retry_selected,
+        Ids.RETRY_ALL: retry_all,
+        Ids.PAGE_PREV: show_page,
+        Ids.PAGE_NEXT: show_page,
+        Ids.FILTER_KIND: show_page,
+        Ids.FILTER_CLASS: show_page,
+    }
+    for action_id, handler in handlers.items():
+        bot.app.action(action_id)(_listener(bot, handler))
+
+    @bot.app.action(Ids.ROW_CHECK)
+    def tick(ack: Ack) -> None:
+        """Acknowledge a ticked or unticked row."""
+        # Ticking a box only changes the message's state, read when Retry Selected is clicked.
+        ack()
+
+
+def _listener(bot: SlackBot, handler: Callable[[Clicked], None]) -> Callable[..., None]:
+    def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """Ack at once, then authorize and run the handler."""
+        ack()
+        with reporting(bot, body, respond):
+            clicked = Clicked(bot, body, respond)
+            if clicked.allowed():
+                handler(clicked)
+
+    return listener
+
+
+def view_failed(clicked: Clicked) -> None:
+    """Post the first page of the list: here, or from the Home tab in the alerts channel."""
+    shown = clicked.bot.screens.failed_list(ListState())
+    try:
+        posted = clicked.bot.messenger.post(clicked.answer_channel(), shown.text, shown.blocks)
+    except NotInChannel as exc:
+        clicked.tell(invite_hint(exc.channel))
+        return
+    if from_home(clicked.body):
+        link = clicked.bot.messenger.permalink(posted.channel, posted.ts)
+        where = f"<#{posted.channel}>" if posted.channel.startswith("C") else "your messages"
+        shown_link = f"<{link}|open it> in {where}" if link else f"in {where}"
+        clicked.bot.publish_home(clicked.user, list_link=shown_link)
+
+
+def show_page(clicked: Clicked) -> None:
+    """Previous, next, or a new filter: the same list message, updated in place."""
+    state = clicked.list_state()
+    if state is None or clicked.channel is None or clicked.message_ts is None:
+        return
+    shown = clicked.bot.screens.failed_list(state)
+    clicked.bot.messenger.update(clicked.channel, clicked.message_ts, shown.text, shown.blocks)
+
+
+def retry_selected(clicked: Clicked) -> None:
+    """Retry exactly the ticked rows; answer in the list's thread and update the list."""
+    state = clicked.list_state()
+    if state is None or clicked.channel is None or clicked.message_ts is None:
+        return
+    source_ids = tuple(ticked(clicked.body))
+    if not source_ids:
+        clicked.tell(NOTHING_TICKED)
+        return
+    order = RetryOrder(
+        clicked.user, clicked.channel, clicked.message_ts, source_ids, len(source_ids), state
+    )
+    clicked.bot.retrier.submit(order)
+
+
+def retry_all(clicked: Clicked) -> None:
+    """Retry the whole failed queue as one event, answering under the clicked message."""
+    count = clicked.bot.engine.count_failed()
+    if not count:
+        clicked.tell("The failed queue is empty: nothing to retry.")
+        return
+    where = _retry_thread(clicked, count)
+    if where is None:
+        return
+    state = None
+    if not from_home(clicked.body):
+        # A list's button holds the list's state; an alert's does not (its message is no list).
+        try:
+            state = ListState.decode(action_value(clicked.action))
+        except BadListState:
+            state = None
+    order = RetryOrder(clicked.user, where.channel, where.ts, None, count, state)
+    clicked.bot.retrier.submit(order)
+
+
+def _retry_thread(clicked: Clicked, count: int) -> Posted | None:
+    """The message the results thread under: the clicked one, or from Home a new one."""
+    if clicked.channel is not None and clicked.message_ts is not None:
+        return Posted(clicked.channel, clicked.message_ts)
+    blocks = retry_parent(clicked.user, None, count, new_nonce())
+    try:
+        return clicked.bot.messenger.post(
+            clicked.answer_channel(), "Retrying accounting syncs", blocks
+        )
+    except NotInChannel as exc:
+        clicked.tell(invite_hint(exc.channel) + " Nothing was retried.")
+        return None

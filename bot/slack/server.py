@@ -1,0 +1,135 @@
+"""Serving the bot: HTTP on a threaded production WSGI server (waitress), or Socket Mode.
+
+HTTP mode answers `POST /slack/events` through Bolt (which verifies Slack's signature and
+refuses requests older than five minutes) and `GET /healthz` for load balancers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.app import SlackBot
+    from bot.slack.settings import SlackSettings
+    from sync_engine.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+# Enough threads that slow clients never hold up Slack's requests; listeners themselves run on
+# Bolt's pool and acknowledge as soon as they call ack().
+HTTP_THREADS = 16
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def wsgi_app(bot: SlackBot) -> WsgiApp:
+    """The WSGI application: Slack's requests to Bolt, a health check, 404 for the rest."""
+    slack = SlackRequestHandler(bot.app, path=EVENTS_PATH)
+
+    def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Route one request."""
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if path == HEALTH_PATH and method in ("GET", "HEAD"):
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [b'{"ok": true}']
+        if path == EVENTS_PATH and method == "POST":
+            return slack(environ, start_response)  # type: ignore[arg-type]
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"Not Found"]
+
+    return application
+
+
+class HttpServer:
+    """waitress serving the bot on one port; `start` runs it in a thread, `stop` ends it."""
+
+    def __init__(self, bot: SlackBot, host: str, port: int) -> None:
+        from waitress import create_server
+
+        self._map: dict[int, Any] = {}
+        self._server = create_server(
+            wsgi_app(bot), map=self._map, host=host, port=port, threads=HTTP_THREADS
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (the one the OS chose, if 0 was asked for)."""
+        return int(self._server.effective_port)
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until stopped (Ctrl-C in `syncbot serve`)."""
+        try:
+            self._server.run()
+        finally:
+            self._server.task_dispatcher.shutdown()
+
+    def start(self) -> None:
+        """Serve on a background thread."""
+        self._thread = threading.Thread(target=self.serve_forever, name="syncbot-http")
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Close every socket from inside the server's own loop, then wait for it to end."""
+        # waitress's loop runs until its socket map is empty; closing from another thread
+        # would race it, so the trigger hands the closing to the loop's thread.
+        self._server.trigger.pull_trigger(self._close_all)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _close_all(self) -> None:
+        for dispatcher in list(self._map.values()):
+            dispatcher.close()
+
+
+def socket_mode_handler(bot: SlackBot, app_token: str) -> SocketModeHandler:
+    """Bolt's Socket Mode handler for the bot; it opens its connection through SLACK_API_URL."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    return SocketModeHandler(bot.app, app_token)
+
+
+def run_socket_mode(bot: SlackBot, app_token: str) -> None:
+    """Connect to Slack over Socket Mode and serve until interrupted."""
+    handler = socket_mode_handler(bot, app_token)
+    try:
+        handler.start()
+    finally:
+        handler.close()
+
+
+def run_http(bot: SlackBot, host: str, port: int) -> None:
+    """Serve HTTP until interrupted."""
+    server = HttpServer(bot, host, port)
+    log.info("syncbot listening on http://%s:%d%s", host, server.port, EVENTS_PATH)
+    server.serve_forever()
+
+
+def serve_bot(settings: Settings, slack: SlackSettings) -> None:
+    """`syncbot serve`: the engine and the bot in this process until Ctrl-C or SIGINT."""
+    from bot.slack.app import build_bot
+    from sync_engine.engine import SyncEngine
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    with SyncEngine(settings) as engine:
+        bot = build_bot(slack, engine)
+        try:
+            if slack.app_token is not None:
+                run_socket_mode(bot, slack.app_token)
+            else:
+                run_http(bot, slack.http_host, slack.http_port)
+        except KeyboardInterrupt:
+            log.info("stopping")
+        finally:
+            # Running listeners and retries finish before the engine closes under them.
+            bot.close()

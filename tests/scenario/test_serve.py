@@ -1,0 +1,102 @@
+"""`syncbot serve` as users run it in HTTP mode: its own process, settings from the environment."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from tests.conftest import TOKEN
+from tests.scenario.conftest import ADMIN, BOT_TOKEN, CHANNEL, SECRET, fail_first_postings
+from tests.scenario.harness import Harness
+
+SYNCBOT = Path(sys.executable).with_name("syncbot")
+OURS = ("SYNCBOT_", "SLACK_", "ACCOUNTING_")
+PROXIES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def environment(**settings: str) -> dict[str, str]:
+    """This process's environment without our settings or proxies, plus `settings`."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(OURS) and k.lower() not in PROXIES
+    }
+    return env | settings
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"syncbot serve exited {proc.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    pytest.fail(f"syncbot serve never became healthy:\n{log.read_text()}")
+
+
+@pytest.fixture
+def served(database_url, sim, slack, engine, tmp_path) -> Iterator[Harness]:
+    """`syncbot serve` on a free port, against the stand-in, the simulator and the test's DB."""
+    port = free_port()
+    env = environment(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=slack.url,
+        SYNCBOT_HTTP_HOST="127.0.0.1",
+        SYNCBOT_HTTP_PORT=str(port),
+        SYNCBOT_ADMIN_USERS=ADMIN,
+        SYNCBOT_DATABASE_URL=database_url,
+        ACCOUNTING_GATEWAY_URL=sim.url,
+        ACCOUNTING_GATEWAY_TOKEN=TOKEN,
+    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(SYNCBOT), "serve"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, log)
+        driver = Harness.over_http(url, SECRET, slack, CHANNEL)
+        yield driver
+        driver.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0, log.read_text()
+
+
+def test_serve_answers_slack_over_http_with_the_engine_behind_it(served, engine, sim, slack):
+    fail_first_postings(engine, sim, 3)
+    served.command("retry HON-2026-0001", ADMIN)
+
+    [reply] = slack.wait_for("chat.postMessage", lambda c: "thread_ts" in c.params)
+    assert "HON-2026-0001* succeeded" in str(reply.params["blocks"])
+    assert engine.history("HON-2026-0001").sync_log_state == "succeeded"
+    assert served.http.send(b"token=x", secret="wrong").status_code == 401
+
+
+def test_serve_refuses_to_start_without_its_tokens(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no .env file here
+    unset = {k: None for k in os.environ if k.startswith(OURS)}
+    runner = CliRunner()
+    ran = runner.invoke(main, ["serve"], env={**unset, "SYNCBOT_DATABASE_URL": "sqlite://"})
+    assert ran.exit_code == 2
+    assert ran.stderr.startswith("syncbot: bad setting: SLACK_BOT_TOKEN")
