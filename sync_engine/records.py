@@ -13,24 +13,16 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from storage.bulk import find_source_ids, insert_pending
+from storage.bulk import NEW_RECORD_COLUMNS, find_source_ids, insert_pending
 from storage.models import Record, RecordChange, SyncLogEntry
 from storage.queue import PENDING
 from sync_engine.contract import Posting, format_time
 from sync_engine.money import from_minor, minor_unit, to_minor
 
 T = TypeVar("T")
-DATA_FIELDS = (
-    "kind",
-    "payee_id",
-    "payee_name",
-    "amount_minor",
-    "currency",
-    "description",
-    "approved_at",
-    "approved_by",
-    "account_code",
-    "memo",
+# A record's data: what a correction may change.
+DATA_FIELDS = tuple(
+    c for c in NEW_RECORD_COLUMNS if c not in ("source_id", "idempotency_key", "imported_at")
 )
 
 
