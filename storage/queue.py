@@ -68,36 +68,55 @@ def claim(
     """
     if not record_ids:
         return []
-    wanted: list[ColumnElement[bool]] = [
-        SyncLogEntry.record_id.in_(record_ids),
-        SyncLogEntry.state.in_(from_states),
-    ]
-    if due_only:
-        wanted += [SyncLogEntry.next_attempt_at <= now, SyncLogEntry.parked.is_(False)]
-    candidates = select(SyncLogEntry.record_id).where(*wanted)
     postgres = conn.dialect.name == "postgresql"
+    params = {
+        "ids": list(record_ids),
+        "states": list(from_states),
+        "token": token,
+        "now": now,
+        "until": lease_until,
+    }
+    rows = conn.execute(_claim_statement(postgres, due_only), params).all()
     if postgres:
-        candidates = candidates.with_for_update(skip_locked=True)
-    statement = (
-        update(SyncLogEntry)
-        .where(SyncLogEntry.record_id.in_(candidates.scalar_subquery()), *wanted)
-        .values(state=SYNCING, lease_token=token, lease_expires_at=lease_until)
-        .returning(*(SyncLogEntry.__table__.c[n] for n in CLAIM_RETURNS))
-        .execution_options(synchronize_session=False)
-    )
-    records = Base.metadata.tables[Record.__tablename__]
-    if postgres:
-        # PostgreSQL returns the records' columns from the same statement (UPDATE ... FROM).
-        statement = statement.where(SyncLogEntry.record_id == records.c.id).returning(*records.c)
-        rows = conn.execute(statement).all()
+        # PostgreSQL returned the records' columns from the same statement (UPDATE ... FROM).
         return sorted((_claimed(row, row) for row in rows), key=lambda c: c.record_id)
-    rows = conn.execute(statement).all()
     if not rows:
         return []
     # Plain rows, not ORM objects: a chunk is read, sent and forgotten.
+    records = Base.metadata.tables[Record.__tablename__]
     ids = [row.record_id for row in rows]
     data = {r.id: r for r in conn.execute(select(records).where(records.c.id.in_(ids)))}
     return sorted((_claimed(row, data[row.record_id]) for row in rows), key=lambda c: c.record_id)
+
+
+@cache
+def _claim_statement(postgres: bool, due_only: bool) -> Any:
+    # Built once per kind of claim: the same statement object every time, compiled once.
+    log = Base.metadata.tables[SyncLogEntry.__tablename__]
+    when = log.c.next_attempt_at.type
+    wanted: list[ColumnElement[bool]] = [
+        log.c.record_id.in_(bindparam("ids", expanding=True)),
+        log.c.state.in_(bindparam("states", expanding=True)),
+    ]
+    if due_only:
+        wanted += [log.c.next_attempt_at <= bindparam("now", type_=when), log.c.parked.is_(False)]
+    candidates = select(log.c.record_id).where(*wanted)
+    if postgres:
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (
+        update(log)
+        .where(log.c.record_id.in_(candidates.scalar_subquery()), *wanted)
+        .values(
+            state=SYNCING,
+            lease_token=bindparam("token"),
+            lease_expires_at=bindparam("until", type_=when),
+        )
+        .returning(*(log.c[n] for n in CLAIM_RETURNS))
+    )
+    if postgres:
+        records = Base.metadata.tables[Record.__tablename__]
+        statement = statement.where(log.c.record_id == records.c.id).returning(*records.c)
+    return statement
 
 
 CLAIM_RETURNS = ("record_id", "last_error", "attempt_count", "auto_streak")
