@@ -222,13 +222,21 @@ def settle(
 
 @cache
 def _sqlite_settle(dialect: Any) -> tuple[str, Callable[[tuple[Any, ...]], tuple[Any, ...]]]:
-    table = Base.metadata.tables[SyncLogEntry.__tablename__]
     names = (*SETTLED, "retry_event_id", "updated_at", "record_id", "lease_token")
     sets = ", ".join(f"{n} = ?" for n in names[: len(SETTLED) + 2])
     sql = (
         f"UPDATE sync_log SET {sets}, lease_token = NULL, lease_expires_at = NULL "
         "WHERE record_id = ? AND lease_token = ?"
     )
+    return sql, _converter(dialect, SyncLogEntry.__tablename__, names)
+
+
+@cache
+def _converter(
+    dialect: Any, table_name: str, names: tuple[str, ...]
+) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """Convert a tuple of values for these columns as SQLAlchemy would bind them."""
+    table = Base.metadata.tables[table_name]
     processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
 
     def convert(values: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -237,7 +245,7 @@ def _sqlite_settle(dialect: Any) -> tuple[str, Callable[[tuple[Any, ...]], tuple
             for p, v in zip(processors, values, strict=True)
         )
 
-    return sql, convert
+    return convert
 
 
 @cache
@@ -265,10 +273,15 @@ def add_rows(conn: Connection, model: type[Base], rows: list[dict[str, Any]]) ->
     if not rows:
         return
     table = Base.metadata.tables[model.__tablename__]
-    if conn.dialect.name != "postgresql":
-        conn.execute(insert(table), rows)
-        return
     names = tuple(rows[0])
+    if conn.dialect.name != "postgresql":
+        # As for settles: the driver's executemany, values converted as SQLAlchemy would.
+        convert = _converter(conn.dialect, table.name, names)
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        )
+        conn.exec_driver_sql(sql, [convert(tuple(row[n] for n in names)) for row in rows])
+        return
     arrays = {f"a_{n}": [row[n] for row in rows] for n in names}
     conn.execute(_insert_statement(table.name, names), arrays)
 
