@@ -182,8 +182,39 @@ class AlertOutbox(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     payload: Mapped[str] = mapped_column(Text)  # JSON
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert_messages.id"))
 
     __table_args__ = (Index("ix_alert_outbox_unposted", "posted_at", "id"),)
+
+
+class AlertMessage(Base):
+    """One alert in Slack: a burst of failures shown as one message and updated in place.
+
+    Its `ts` is kept here so that whichever process flushes the outbox next can update it.
+    """
+
+    __tablename__ = "alert_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[str | None] = mapped_column(String(32))  # None: Slack refused it, dropped
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the burst's first failure
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failed: Mapped[int] = mapped_column(Integer)
+    parked: Mapped[int] = mapped_column(Integer)
+    shown: Mapped[str] = mapped_column(Text)  # JSON: the first few records' payloads
+
+    __table_args__ = (Index("ix_alert_messages_channel_opened", "channel", "opened_at"),)
+
+
+class Lease(Base):
+    """A job that one process at a time may run (flushing the alert outbox), until it expires."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class GatewayStatus(Base):

@@ -26,6 +26,7 @@ from storage.queue import (
     scan,
 )
 from sync_engine import queries
+from sync_engine.alerts import Alerts
 from sync_engine.contract import Posting
 from sync_engine.errors import BadInput, GatewayUnreachable, UnknownRecord
 from sync_engine.file_import import import_file
@@ -86,6 +87,7 @@ class SyncEngine:
         self.reads = make_read_sessionmaker(bind) if bind is not None else sessions
         self.clock = clock
         self.claim_size = claim_size(settings)
+        self.alerts = Alerts(self.sessions, self.reads, clock)
         self.gateway = GatewayClient(
             settings.gateway_url,
             settings.gateway_token,

@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.slack.alert_poster import AlertPoster
 from bot.slack.auth import Authorizer
 from bot.slack.messenger import Messenger
 from bot.slack.retries import Retrier
@@ -58,10 +59,15 @@ class SlackBot:
     executor: ThreadPoolExecutor
     listener_executor: ThreadPoolExecutor
     retrier: Retrier = field(init=False)
+    alert_poster: AlertPoster | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.retrier = Retrier(
             self.engine, self.messenger, self.screens, self.executor, self.publish_home
+        )
+        channel = self.settings.alert_channel
+        self.alert_poster = (
+            AlertPoster(self.engine.alerts, self.messenger, channel) if channel else None
         )
 
     def is_admin(self, user: str) -> bool:

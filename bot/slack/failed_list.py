@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import datetime
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -90,24 +91,25 @@ def empty_line(state: ListState, queue_total: int) -> str:
     return "No more failed records on this page."
 
 
-def next_retry(record: FailedRecord) -> str:
+def next_retry(parked: bool, at: datetime | None) -> str:
     """When the next automatic retry is due, or why there is none."""
-    if record.parked:
+    if parked:
         return "parked: no automatic retry until someone acts"
-    if record.next_attempt_at is None:
+    if at is None:
         return "none: waits for a person"
-    return slack_date(record.next_attempt_at)
+    return slack_date(at)
 
 
 def row(record: FailedRecord, bid: str) -> Block:
     """One failed record with its checkbox."""
     error = plain(record.last_error or "no error recorded", MAX_ERROR_CHARS)
+    due = next_retry(record.parked, record.next_attempt_at)
     text = (
         f"*{plain(record.source_id, 128)}* · {record.kind} · "
         f"{plain(record.payee_name, MAX_NAME_CHARS)} ({plain(record.payee_id, MAX_NAME_CHARS)}) · "
         f"*{money(record.amount, record.currency)}*\n"
         f":x: {error} (_{record.error_class or 'unknown'}_)\n"
-        f"retries: {record.retry_count} · next automatic retry: {next_retry(record)}"
+        f"retries: {record.retry_count} · next automatic retry: {due}"
     )
     box = CheckboxesElement(
         action_id=Ids.ROW_CHECK, options=[Option(value=record.source_id, label="Select")]
@@ -172,6 +174,18 @@ def actions(page: FailedPage, state: ListState, queue_total: int) -> list[Button
     if page.next_cursor is not None:
         ahead = ListState(state.kind, state.error_class, page.next_cursor, state.page + 1)
         buttons.append(ButtonElement(text="Next ▶", action_id=Ids.PAGE_NEXT, value=ahead.encode()))
+    return buttons
+
+
+def view_and_retry_buttons(queue_total: int, value: str) -> list[ButtonElement]:
+    """View Failed Records, and Retry All Failed while anything failed (Home tab, alerts)."""
+    buttons = [
+        ButtonElement(
+            text="View Failed Records", action_id=Ids.VIEW_FAILED, value=value, style="primary"
+        )
+    ]
+    if queue_total:
+        buttons.append(retry_all_button(queue_total, value))
     return buttons
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
-    ButtonElement,
     HeaderBlock,
     MarkdownTextObject,
     SectionBlock,
@@ -13,7 +12,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.slack.blocks import block_id, context, mrkdwn_section, plain, slack_date
-from bot.slack.failed_list import retry_all_button
+from bot.slack.failed_list import view_and_retry_buttons
 from bot.slack.ids import Ids
 from sync_engine.results import Status
 
@@ -31,7 +30,8 @@ def home_view(status: Status, *, queue_total: int, list_link: str | None, nonce:
         fields_section(status.by_error_class, block_id(Ids.HOME_CLASSES, nonce, 1)),
         mrkdwn_section(gateway_text(status), block_id(Ids.HOME_GATEWAY, nonce)),
         ActionsBlock(
-            elements=home_buttons(queue_total), block_id=block_id(Ids.HOME_ACTIONS, nonce)
+            elements=view_and_retry_buttons(queue_total, HOME_VALUE),
+            block_id=block_id(Ids.HOME_ACTIONS, nonce),
         ),
     ]
     if list_link:
@@ -55,18 +55,6 @@ def gateway_text(status: Status) -> str:
         f"*Gateway's last answer:* {answer} "
         f"({slack_date(status.last_gateway_answer_at, 'never')})"
     )
-
-
-def home_buttons(queue_total: int) -> list[ButtonElement]:
-    """View Failed Records, and Retry All Failed while anything failed."""
-    buttons = [
-        ButtonElement(
-            text="View Failed Records", action_id=Ids.VIEW_FAILED, value=HOME_VALUE, style="primary"
-        )
-    ]
-    if queue_total:
-        buttons.append(retry_all_button(queue_total, HOME_VALUE))
-    return buttons
 
 
 def home_refused(nonce: str) -> View:

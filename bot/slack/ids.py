@@ -44,6 +44,11 @@ class Ids(StrEnum):
     HOME_ACTIONS = "home_actions"
     HOME_LINK = "home_link"
     HOME_NOTE = "home_note"
+    ALERT_HEAD = "alert_head"
+    ALERT_SUMMARY = "alert_summary"
+    ALERT_ROW = "alert_row"
+    ALERT_MORE = "alert_more"
+    ALERT_ACTIONS = "alert_actions"
     ANSWER = "answer"
 
     # callback_ids

@@ -26,6 +26,9 @@ class SlackSettings(BaseSettings):
     http_host: str = Field("0.0.0.0", validation_alias=_env("SYNCBOT_HTTP_HOST"))
     http_port: int = Field(3000, ge=0, le=65535, validation_alias=_env("SYNCBOT_HTTP_PORT"))
     alert_channel: str | None = Field(None, validation_alias=_env("SYNCBOT_ALERT_CHANNEL"))
+    alert_interval_seconds: float = Field(
+        3.0, gt=0, le=3600, validation_alias=_env("SYNCBOT_ALERT_INTERVAL_SECONDS")
+    )
     page_size: int = Field(10, ge=1, le=MAX_PAGE_SIZE, validation_alias=_env("SYNCBOT_PAGE_SIZE"))
     admin_users: str = Field("", validation_alias=_env("SYNCBOT_ADMIN_USERS"))
     admin_usergroup: str | None = Field(None, validation_alias=_env("SYNCBOT_ADMIN_USERGROUP"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -16,8 +17,16 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from tests.conftest import TOKEN
-from tests.scenario.conftest import ADMIN, BOT_TOKEN, CHANNEL, SECRET, fail_first_postings
+from sync_engine.gateway_sim import Fault
+from tests.conftest import TOKEN, posting
+from tests.scenario.conftest import (
+    ADMIN,
+    ALERTS,
+    BOT_TOKEN,
+    CHANNEL,
+    SECRET,
+    fail_first_postings,
+)
 from tests.scenario.harness import Harness
 
 SYNCBOT = Path(sys.executable).with_name("syncbot")
@@ -63,6 +72,8 @@ def served(database_url, sim, slack, engine, tmp_path) -> Iterator[Harness]:
         SYNCBOT_HTTP_HOST="127.0.0.1",
         SYNCBOT_HTTP_PORT=str(port),
         SYNCBOT_ADMIN_USERS=ADMIN,
+        SYNCBOT_ALERT_CHANNEL=ALERTS,
+        SYNCBOT_ALERT_INTERVAL_SECONDS="0.5",
         SYNCBOT_DATABASE_URL=database_url,
         ACCOUNTING_GATEWAY_URL=sim.url,
         ACCOUNTING_GATEWAY_TOKEN=TOKEN,
@@ -91,6 +102,33 @@ def test_serve_answers_slack_over_http_with_the_engine_behind_it(served, engine,
     assert "HON-2026-0001* succeeded" in str(reply.params["blocks"])
     assert engine.history("HON-2026-0001").sync_log_state == "succeeded"
     assert served.http.send(b"token=x", secret="wrong").status_code == 401
+
+
+def test_a_cli_sync_in_another_process_is_alerted_by_the_running_bot(
+    served, database_url, sim, slack, tmp_path
+):
+    records = tmp_path / "approved.jsonl"
+    records.write_text("\n".join(json.dumps(posting(n).to_wire()) for n in (1, 2)) + "\n")
+    env = environment(
+        SYNCBOT_DATABASE_URL=database_url,
+        ACCOUNTING_GATEWAY_URL=sim.url,
+        ACCOUNTING_GATEWAY_TOKEN=TOKEN,
+    )
+    cli = [str(SYNCBOT), "import", str(records)]
+    subprocess.run(cli, cwd=tmp_path, env=env, check=True, capture_output=True)
+    sim.faults.add(Fault(kind="unavailable"))
+    started = time.monotonic()
+    synced = subprocess.run(
+        [str(SYNCBOT), "sync"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert synced.returncode != 0 or "2 failed" in synced.stdout, synced.stdout + synced.stderr
+
+    [alert] = slack.wait_for(
+        "chat.postMessage", lambda c: c.params.get("channel") == ALERTS, timeout=10
+    )
+    assert time.monotonic() - started < 10
+    assert "2 records failed to sync" in str(alert.params["blocks"])
+    assert "RMB-2026-0001" in str(alert.params["blocks"])
 
 
 def test_serve_refuses_to_start_without_its_tokens(tmp_path, monkeypatch):

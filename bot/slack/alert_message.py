@@ -1,0 +1,79 @@
+"""The failure alert posted in the alerts channel: a burst's count, its first records, buttons.
+
+Pure: the draft comes from the engine's outbox (`sync_engine.alerts`), the nonce from the
+caller. Every update of the same alert is rendered whole again, with new block ids.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import ActionsBlock, Block, HeaderBlock
+
+from bot.slack.blocks import (
+    MAX_ERROR_CHARS,
+    MAX_NAME_CHARS,
+    block_id,
+    context,
+    money,
+    mrkdwn_section,
+    plain,
+    slack_date,
+)
+from bot.slack.failed_list import next_retry, view_and_retry_buttons
+from bot.slack.ids import Ids
+from sync_engine.alerts import AlertDraft, AlertRecord
+
+ALERT_VALUE = "alert"
+
+
+def alert_blocks(draft: AlertDraft, nonce: str) -> list[Block]:
+    """The whole alert: headline, when, the first few records, how many more, the buttons."""
+    blocks: list[Block] = [
+        HeaderBlock(text=headline(draft), block_id=block_id(Ids.ALERT_HEAD, nonce)),
+        context([since_line(draft)], block_id(Ids.ALERT_SUMMARY, nonce)),
+    ]
+    blocks += [row(r, block_id(Ids.ALERT_ROW, nonce, i)) for i, r in enumerate(draft.shown)]
+    if draft.more:
+        more = f"…and {draft.more} more: *View Failed Records* lists every one."
+        blocks.append(context([more], block_id(Ids.ALERT_MORE, nonce)))
+    buttons = view_and_retry_buttons(draft.queue_total, ALERT_VALUE)
+    blocks.append(ActionsBlock(elements=buttons, block_id=block_id(Ids.ALERT_ACTIONS, nonce)))
+    return blocks
+
+
+def headline(draft: AlertDraft) -> str:
+    """How many failed (and how many were parked) in this burst."""
+    parts = []
+    if draft.failed:
+        parts.append(f"{draft.failed} record{_s(draft.failed)} failed to sync")
+    if draft.parked:
+        parts.append(f"{draft.parked} parked")
+    return ":warning: " + ", ".join(parts)
+
+
+def alert_text(draft: AlertDraft) -> str:
+    """The notification fallback beside the blocks."""
+    return f"{headline(draft).removeprefix(':warning: ')} to the accounting gateway"
+
+
+def since_line(draft: AlertDraft) -> str:
+    """When the burst began, and the size of the whole failed queue now."""
+    return (
+        f"First failure {slack_date(draft.opened_at)} · *{draft.queue_total}* in the failed "
+        "queue now · this alert updates itself for a minute"
+    )
+
+
+def row(record: AlertRecord, bid: str) -> Block:
+    """One record: id, kind, payee, amount, error, and its next automatic retry."""
+    text = (
+        f"*{plain(record.source_id, 128)}* · {record.kind} · "
+        f"{plain(record.payee_name, MAX_NAME_CHARS)} ({plain(record.payee_id, MAX_NAME_CHARS)}) · "
+        f"*{money(record.amount, record.currency)}*\n"
+        f":x: {plain(record.error, MAX_ERROR_CHARS)} (_{record.error_class}_)\n"
+        f"next automatic retry: {next_retry(record.parked, record.next_attempt_at)}"
+    )
+    return mrkdwn_section(text, bid)
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"

@@ -1,0 +1,104 @@
+"""Posting the engine's alert outbox to the alerts channel, from whichever process holds the lease.
+
+A new burst of failures is posted with `chat.postMessage`; more failures within its minute
+update the same message with `chat.update` at the `ts` the database keeps. Slack being slow or
+down (429 or 5xx after the client's own retries, or no connection) leaves the outbox rows for
+the next flush; Slack refusing the message for good (the bot is not in the channel, the channel
+is gone) drops it with a log line, so one bad alert never blocks the ones after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.slack.alert_message import alert_blocks, alert_text
+from bot.slack.blocks import new_nonce
+from bot.slack.messenger import Messenger, NotInChannel
+from sync_engine.alerts import AlertDraft, Alerts
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 30.0
+# Enough drafts per flush to post a long backlog's bursts, few enough to renew the lease.
+DRAFTS_PER_FLUSH = 20
+
+
+class SlackUnavailable(Exception):
+    """Slack could not take the message now; the outbox keeps it for the next flush."""
+
+
+def _transient(exc: SlackClientError) -> bool:
+    """Whether Slack may take the message later (rate limited, its own error, no connection)."""
+    if not isinstance(exc, SlackApiError):
+        return True
+    return exc.response.status_code == 429 or exc.response.status_code >= 500
+
+
+class AlertPoster:
+    """Turns the outbox into alerts in one channel; `flush` runs on the scheduler."""
+
+    def __init__(self, alerts: Alerts, messenger: Messenger, channel: str) -> None:
+        self.alerts, self.messenger, self.channel = alerts, messenger, channel
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def flush(self) -> int:
+        """Post or update the alerts the outbox holds; how many were sent (0 without the lease)."""
+        if not self.alerts.take_turn(self.owner, LEASE_SECONDS):
+            return 0
+        sent = 0
+        for _ in range(DRAFTS_PER_FLUSH):
+            draft = self.alerts.next_draft(self.channel)
+            if draft is None:
+                break
+            try:
+                ts = self._send(draft)
+            except SlackUnavailable as exc:
+                log.warning("alert not posted, kept for the next try: %s", exc)
+                break
+            self.alerts.posted(draft, ts)
+            sent += 1
+        return sent
+
+    def run(self) -> None:
+        """The scheduler's job: flush, logging (never raising) whatever goes wrong."""
+        try:
+            self.flush()
+        except Exception:
+            log.exception("posting alerts failed [error id %s]", uuid.uuid4().hex[:8])
+
+    def stop(self) -> None:
+        """Hand the lease back so another replica flushes without waiting for it to expire."""
+        try:
+            self.alerts.give_up_turn(self.owner)
+        except Exception:
+            log.exception("could not hand back the alert lease")
+
+    def _send(self, draft: AlertDraft) -> str | None:
+        """The alert's ts once Slack has it; None if Slack refused it for good (dropped)."""
+        text, blocks = alert_text(draft), alert_blocks(draft, new_nonce())
+        if draft.ts is not None:
+            try:
+                self.messenger.update(self.channel, draft.ts, text, blocks)
+                return draft.ts
+            except SlackClientError as exc:
+                if _transient(exc):
+                    raise SlackUnavailable(str(exc)) from exc
+                # The message was deleted or can no longer be edited: post the burst anew.
+                log.warning("alert %s could not be updated (%s); posting it anew", draft.ts, exc)
+        try:
+            return self.messenger.post(self.channel, text, blocks).ts
+        except NotInChannel:
+            log.error(
+                "alert dropped: the bot is not a member of %s; invite it to the alerts channel",
+                self.channel,
+            )
+        except SlackClientError as exc:
+            if _transient(exc):
+                raise SlackUnavailable(str(exc)) from exc
+            log.error("alert dropped: Slack refused it in %s: %s", self.channel, exc)
+        return None

@@ -1,0 +1,233 @@
+"""The alert outbox, read by the running bot: failures grouped into bursts, one message each.
+
+The engine writes an outbox row when a record fails for the first time or is parked (in the
+same transaction as the failure). Whichever process holds the flushing lease turns the oldest
+unposted rows into a draft: a new alert, or the burst's alert to update in place when the rows
+came within 60 seconds of its first failure. Once Slack has the message, `posted` keeps its
+`ts` and marks the rows, so any process can update it next, and nothing is posted twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import AlertMessage, AlertOutbox, Lease
+from sync_engine import queries
+from sync_engine.contract import format_time, parse_time
+
+BURST = timedelta(seconds=60)
+SHOWN = 5
+READ_AT_ONCE = 500
+FLUSH_LEASE = "alert_outbox"
+PARKED = "parked"
+OUTBOX_COLUMNS = (AlertOutbox.id, AlertOutbox.kind, AlertOutbox.created_at, AlertOutbox.payload)
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """One record as an alert shows it."""
+
+    source_id: str
+    kind: str
+    payee_id: str
+    payee_name: str
+    amount: Decimal
+    currency: str
+    error: str
+    error_class: str
+    retry_count: int
+    next_attempt_at: datetime | None
+    parked: bool
+
+
+@dataclass(frozen=True)
+class AlertDraft:
+    """An alert to post (`ts` None) or to update in place, and the outbox rows it takes in."""
+
+    alert_id: int | None
+    channel: str
+    ts: str | None
+    opened_at: datetime
+    failed: int
+    parked: int
+    shown: tuple[AlertRecord, ...]
+    outbox_ids: tuple[int, ...]
+    queue_total: int
+
+    @property
+    def more(self) -> int:
+        """Records in the burst that the alert does not show one by one."""
+        return max(0, self.failed + self.parked - len(self.shown))
+
+
+class Alerts:
+    """The outbox's reader: a lease for one flusher at a time, drafts, and marking them posted."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        reads: sessionmaker[Session],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.sessions, self.reads, self.clock = sessions, reads, clock
+
+    def take_turn(self, owner: str, seconds: float) -> bool:
+        """Hold the flushing lease for `seconds` (renewing it if `owner` holds it already)."""
+        now = self.clock()
+        until = now + timedelta(seconds=seconds)
+        free = (Lease.name == FLUSH_LEASE) & ((Lease.owner == owner) | (Lease.expires_at < now))
+        with self.sessions.begin() as session:
+            taken = session.execute(update(Lease).where(free).values(owner=owner, expires_at=until))
+            if taken.rowcount:  # type: ignore[attr-defined]
+                return True
+        try:
+            with self.sessions.begin() as session:
+                session.execute(
+                    insert(Lease).values(name=FLUSH_LEASE, owner=owner, expires_at=until)
+                )
+        except IntegrityError:
+            return False  # another process holds it
+        return True
+
+    def give_up_turn(self, owner: str) -> None:
+        """Let another process flush at once (on shutdown)."""
+        with self.sessions.begin() as session:
+            session.execute(
+                update(Lease)
+                .where(Lease.name == FLUSH_LEASE, Lease.owner == owner)
+                .values(expires_at=self.clock() - timedelta(seconds=1))
+            )
+
+    def pending(self) -> int:
+        """How many outbox rows wait to be posted."""
+        with self.reads() as session:
+            query = select(func.count()).where(AlertOutbox.posted_at.is_(None))
+            return session.scalar(query) or 0
+
+    def next_draft(self, channel: str) -> AlertDraft | None:
+        """The oldest unposted failures as one alert (their burst's, if it is open); or None."""
+        with self.reads() as session:
+            rows = session.execute(
+                select(*OUTBOX_COLUMNS)
+                .where(AlertOutbox.posted_at.is_(None))
+                .order_by(AlertOutbox.id)
+                .limit(READ_AT_ONCE)
+            ).all()
+            if not rows:
+                return None
+            first = min(r.created_at for r in rows)
+            burst = session.scalars(
+                select(AlertMessage)
+                .where(
+                    AlertMessage.channel == channel,
+                    AlertMessage.opened_at <= first,
+                    AlertMessage.opened_at > first - BURST,
+                )
+                .order_by(AlertMessage.opened_at.desc())
+                .limit(1)
+            ).first()
+            opened = burst.opened_at if burst is not None else first
+            taken = [r for r in rows if r.created_at < opened + BURST]
+            return _merged(burst, taken, channel, opened, queries.failed_count(session))
+
+    def posted(self, draft: AlertDraft, ts: str | None) -> int:
+        """Keep the alert's `ts` (None: dropped) and mark its outbox rows; the alert's id."""
+        now = self.clock()
+        values = {
+            "channel": draft.channel,
+            "ts": ts,
+            "updated_at": now,
+            "failed": draft.failed,
+            "parked": draft.parked,
+            "shown": json.dumps([_payload(r) for r in draft.shown]),
+        }
+        with self.sessions.begin() as session:
+            if draft.alert_id is None:
+                alert_id = session.execute(
+                    insert(AlertMessage)
+                    .values(values | {"opened_at": draft.opened_at})
+                    .returning(AlertMessage.id)
+                ).scalar_one()
+            else:
+                alert_id = draft.alert_id
+                session.execute(
+                    update(AlertMessage).where(AlertMessage.id == alert_id).values(values)
+                )
+            session.execute(
+                update(AlertOutbox)
+                .where(AlertOutbox.id.in_(draft.outbox_ids), AlertOutbox.posted_at.is_(None))
+                .values(posted_at=now, alert_id=alert_id)
+            )
+        return alert_id
+
+
+def _merged(
+    burst: AlertMessage | None,
+    taken: Sequence[Row[int, str, datetime, str]],
+    channel: str,
+    opened: datetime,
+    total: int,
+) -> AlertDraft:
+    """The burst's alert so far (if any) with the outbox rows `taken` added to it."""
+    shown = {p["source_id"]: p for p in json.loads(burst.shown)} if burst else {}
+    failed, parked = (burst.failed, burst.parked) if burst else (0, 0)
+    for r in taken:
+        payload = json.loads(r.payload) | {"parked": r.kind == PARKED}
+        parked += r.kind == PARKED
+        failed += r.kind != PARKED
+        # A record shown as failed and now parked is shown once, as parked.
+        if payload["source_id"] in shown or len(shown) < SHOWN:
+            shown[payload["source_id"]] = payload
+    return AlertDraft(
+        alert_id=burst.id if burst else None,
+        channel=channel,
+        ts=burst.ts if burst else None,
+        opened_at=opened,
+        failed=failed,
+        parked=parked,
+        shown=tuple(_record(p) for p in shown.values()),
+        outbox_ids=tuple(r.id for r in taken),
+        queue_total=total,
+    )
+
+
+def _record(payload: dict[str, object]) -> AlertRecord:
+    at = payload.get("next_attempt_at")
+    return AlertRecord(
+        source_id=str(payload["source_id"]),
+        kind=str(payload["kind"]),
+        payee_id=str(payload["payee_id"]),
+        payee_name=str(payload["payee_name"]),
+        amount=Decimal(str(payload["amount"])),
+        currency=str(payload["currency"]),
+        error=str(payload["error"]),
+        error_class=str(payload["error_class"]),
+        retry_count=int(str(payload["retry_count"])),
+        next_attempt_at=parse_time(at) if at else None,
+        parked=bool(payload.get("parked")),
+    )
+
+
+def _payload(record: AlertRecord) -> dict[str, object]:
+    at = record.next_attempt_at
+    return {
+        "source_id": record.source_id,
+        "kind": record.kind,
+        "payee_id": record.payee_id,
+        "payee_name": record.payee_name,
+        "amount": str(record.amount),
+        "currency": record.currency,
+        "error": record.error,
+        "error_class": record.error_class,
+        "retry_count": record.retry_count,
+        "next_attempt_at": format_time(at) if at else None,
+        "parked": record.parked,
+    }
