@@ -24,9 +24,6 @@ from sync_engine.engine import SyncEngine
 
 log = logging.getLogger(__name__)
 
-# Retries run here, not on Bolt's small listener pool, so acknowledgements never queue behind
-# them; a few at once is plenty (each fans out on the engine's own sending threads).
-RETRY_WORKERS = 4
 # Bolt's own default pool size; owned here so that shutting down waits for running listeners.
 LISTENER_WORKERS = 5
 RATE_LIMIT_RETRIES = 3
@@ -48,7 +45,7 @@ def make_client(settings: SlackSettings) -> WebClient:
 
 @dataclass
 class SlackBot:
-    """The Bolt app with the engine, the Slack client, authorization and the retry executor."""
+    """The Bolt app with the engine, the Slack client, authorization, retries and alerts."""
 
     settings: SlackSettings
     engine: SyncEngine
@@ -56,14 +53,13 @@ class SlackBot:
     authorizer: Authorizer
     messenger: Messenger
     screens: Screens
-    executor: ThreadPoolExecutor
     listener_executor: ThreadPoolExecutor
     retrier: Retrier = field(init=False)
     alert_poster: AlertPoster | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.retrier = Retrier(
-            self.engine, self.messenger, self.screens, self.executor, self.publish_home
+            self.engine, self.messenger, self.screens, self.engine.background, self.publish_home
         )
         channel = self.settings.alert_channel
         self.alert_poster = (
@@ -83,7 +79,7 @@ class SlackBot:
     def close(self) -> None:
         """Let running listeners and then running retries finish; stop both pools."""
         self.listener_executor.shutdown(wait=True)
-        self.executor.shutdown(wait=True)
+        self.retrier.wait()
 
 
 def build_bot(settings: SlackSettings, engine: SyncEngine) -> SlackBot:
@@ -108,11 +104,8 @@ def build_bot(settings: SlackSettings, engine: SyncEngine) -> SlackBot:
     )
     messenger = Messenger(client)
     screens = Screens(engine, settings.page_size)
-    executor = ThreadPoolExecutor(RETRY_WORKERS, thread_name_prefix="syncbot-slack-retry")
     authorizer = Authorizer(settings.admins, settings.admin_usergroup, client)
-    bot = SlackBot(
-        settings, engine, app, authorizer, messenger, screens, executor, listener_executor
-    )
+    bot = SlackBot(settings, engine, app, authorizer, messenger, screens, listener_executor)
     if not settings.admins and not settings.admin_usergroup:
         log.warning("no SYNCBOT_ADMIN_USERS or SYNCBOT_ADMIN_USERGROUP: nobody may act")
     for module in (commands, actions, events, errors):

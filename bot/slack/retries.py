@@ -1,4 +1,4 @@
-"""Retries asked for in Slack, run on the bot's own executor and answered in one thread reply.
+"""Retries asked for in Slack: run on the engine's background threads, answered in one reply.
 
 The engine records every outcome before Slack hears of it, so a Slack call that fails here
 (after the client's own retries of 429 and 5xx) loses a message, never a result.
@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackClientError
@@ -109,7 +109,7 @@ class ThreadReply:
 
 
 class Retrier:
-    """Runs retry orders on the bot's executor, then answers in the thread and refreshes views."""
+    """Runs retry orders in the background, then answers in the thread and refreshes views."""
 
     def __init__(
         self,
@@ -122,10 +122,26 @@ class Retrier:
         self.engine, self.messenger, self.screens = engine, messenger, screens
         self.executor = executor
         self.publish_home = publish_home
+        self._lock = threading.Lock()
+        self._running: set[Future[None]] = set()
 
     def submit(self, order: RetryOrder) -> Future[None]:
         """Queue the retry; the listener returns at once (Slack was acknowledged already)."""
-        return self.executor.submit(self.run, order)
+        future = self.executor.submit(self.run, order)
+        with self._lock:
+            self._running.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def wait(self) -> None:
+        """Wait for the retries submitted so far (on shutdown)."""
+        with self._lock:
+            running = list(self._running)
+        wait(running)
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._running.discard(future)
 
     def run(self, order: RetryOrder) -> None:
         """Retry, answer in the thread, update the list in place, refresh the asker's Home tab."""
