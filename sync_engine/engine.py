@@ -50,6 +50,7 @@ from sync_engine.settings import Settings
 SCAN_PAGE = 1000
 SINGLES_PER_CLAIM = 10
 SPARE_THREADS = 2
+BACKGROUND_WORKERS = 4
 MANUAL_FROM = (FAILED, PENDING)
 
 
@@ -102,6 +103,9 @@ class SyncEngine:
         self._executor = ThreadPoolExecutor(
             settings.concurrency + SPARE_THREADS, thread_name_prefix="syncbot-send"
         )
+        # Long work a front door starts without waiting for it (a retry asked for in Slack):
+        # threads of its own, so that it never waits behind the sending threads it fans out to.
+        self.background = ThreadPoolExecutor(BACKGROUND_WORKERS, thread_name_prefix="syncbot-work")
         self.sender = Sender(
             db=bind,
             gateway=self.gateway,
@@ -120,7 +124,8 @@ class SyncEngine:
         )
 
     def close(self) -> None:
-        """Stop the sending threads and close the gateway's connections."""
+        """Let background work finish, stop the sending threads, close the gateway's connections."""
+        self.background.shutdown(wait=True)
         self._executor.shutdown(wait=True)
         self.gateway.close()
 
