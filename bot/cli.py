@@ -220,7 +220,7 @@ def finish_retry(result: RetryResult, as_json: bool, title: str) -> NoReturn:
 @json_option
 def sync(as_json: bool) -> None:
     """Send pending records, then retry the failed ones whose backoff is due."""
-    from bot.render import plain, retry_json, retry_table
+    from bot.render import outage_line, plain, retry_json, retry_table
 
     with engine() as eng, progress_bar("syncing", not as_json) as progress:
         result = eng.sync(requested_by=who(), via="cli", progress=progress)
@@ -231,9 +231,12 @@ def sync(as_json: bool) -> None:
                 "initial": retry_json(result.initial),
                 "retries": retry_json(result.retries),
                 "recovered_leases": plain(result.recovered_leases),
+                "outage": plain(result.outage),
             }
         )
     else:
+        if result.outage is not None:
+            click.echo(outage_line(result.outage))
         show(retry_table(result.initial, "First postings"))
         if result.retries.retry_event_id is not None:
             show(
@@ -332,7 +335,7 @@ def history(source_id: str, as_json: bool) -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Counts by state and error class, last success, the gateway's last answer."""
-    from bot.render import status_json, when
+    from bot.render import outage_line, status_json, when
 
     with engine() as eng:
         result = eng.status()
@@ -347,6 +350,7 @@ def status(as_json: bool) -> None:
     click.echo(f"last success: {when(result.last_success_at)}")
     answer = result.last_gateway_answer or "none yet"
     click.echo(f"gateway's last answer: {answer} at {when(result.last_gateway_answer_at)}")
+    click.echo(outage_line(result.outage))
 
 
 @main.command("gateway-sim")

@@ -8,7 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 from sync_engine.contract import format_time
-from sync_engine.results import FailedRecord, History, ImportResult, RetryResult, Status
+from sync_engine.results import (
+    FailedRecord,
+    History,
+    ImportResult,
+    Outage,
+    RetryResult,
+    Status,
+)
 
 
 def plain(value: Any) -> Any:
@@ -65,6 +72,17 @@ def import_json(result: ImportResult) -> dict[str, Any]:
 def when(value: datetime | None) -> str:
     """A time for a table cell."""
     return format_time(value) if value else "-"
+
+
+def outage_line(outage: Outage | None) -> str:
+    """Whether the gateway is held to be down, in one line."""
+    if outage is None:
+        return "gateway: up (no outage)"
+    return (
+        f"gateway: DOWN since {when(outage.since)} ({outage.reason}); automatic sends are "
+        f"paused until a probe is answered (next probe {when(outage.next_probe_at)}); "
+        "retries by hand still send"
+    )
 
 
 def failed_table(records: list[FailedRecord]) -> Any:

@@ -1,33 +1,70 @@
-"""The background scheduler `syncbot serve` runs: posting the alert outbox every few seconds.
+"""The background scheduler `syncbot serve` runs: the sync tick and posting the alert outbox.
 
-Each job runs at most once at a time (`max_instances=1`); a run that is late merges with the
-ones it missed (`coalesce`) instead of stacking, and one later than its grace is skipped.
+Every job runs at most once at a time (`max_instances=1`); a run that is late merges with the
+ones it missed (`coalesce`) instead of stacking, and one later than its grace is skipped, so a
+slow tick delays the next one and never overlaps it.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from bot.slack.alert_poster import AlertPoster
+    from sync_engine.engine import SyncEngine
+    from sync_engine.results import SyncResult
+
+log = logging.getLogger(__name__)
 
 POST_ALERTS = "post_alerts"
+SYNC = "sync"
+SCHEDULER = "scheduler"  # who asked, and how, on the retry events of a tick
 
 
-def start_scheduler(poster: AlertPoster | None, alert_interval: float) -> BackgroundScheduler:
-    """A started scheduler with the alert job (when there is an alerts channel to post to)."""
+def sync_tick(engine: SyncEngine) -> SyncResult | None:
+    """One tick: expired leases back to the queue, pending records sent, due retries retried
+    (one `auto` retry event, via=scheduler); paused, with a probe instead, during an outage."""
+    try:
+        result = engine.sync(requested_by=SCHEDULER, via=SCHEDULER)
+    except Exception:
+        log.exception("the sync tick failed [error id %s]", uuid.uuid4().hex[:8])
+        return None
+    if result.outage is not None:
+        log.warning(
+            "gateway down since %s: automatic sends paused (%s)",
+            result.outage.since,
+            result.outage.reason,
+        )
+    return result
+
+
+def start_scheduler(
+    engine: SyncEngine,
+    poster: AlertPoster | None,
+    *,
+    sync_interval: float,
+    alert_interval: float,
+) -> BackgroundScheduler:
+    """A started scheduler with the sync tick and (with an alerts channel) the alert job."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    scheduler = BackgroundScheduler(
-        timezone=UTC,
-        job_defaults={
-            "max_instances": 1,
-            "coalesce": True,
-            "misfire_grace_time": max(1, int(alert_interval * 2)),
-        },
+    scheduler = BackgroundScheduler(timezone=UTC)
+    now = datetime.now(UTC)
+    scheduler.add_job(
+        sync_tick,
+        "interval",
+        args=[engine],
+        seconds=sync_interval,
+        id=SYNC,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=max(1, int(sync_interval)),
+        next_run_time=now + timedelta(seconds=sync_interval),
     )
     if poster is not None:
         scheduler.add_job(
@@ -35,7 +72,10 @@ def start_scheduler(poster: AlertPoster | None, alert_interval: float) -> Backgr
             "interval",
             seconds=alert_interval,
             id=POST_ALERTS,
-            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(alert_interval * 2)),
+            next_run_time=now,
         )
     scheduler.start()
     return scheduler

@@ -177,7 +177,7 @@ class AlertOutbox(Base):
     __tablename__ = "alert_outbox"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))  # first_failure parked
+    kind: Mapped[str] = mapped_column(String(32))  # first_failure parked outage recovered
     record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     payload: Mapped[str] = mapped_column(Text)  # JSON
@@ -196,6 +196,7 @@ class AlertMessage(Base):
     __tablename__ = "alert_messages"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="failures")  # failures outage
     channel: Mapped[str] = mapped_column(String(64))
     ts: Mapped[str | None] = mapped_column(String(32))  # None: Slack refused it, dropped
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the burst's first failure
@@ -226,3 +227,9 @@ class GatewayStatus(Base):
     last_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_answer: Mapped[str | None] = mapped_column(String(256))
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The outage pause (circuit breaker), shared by every process on this database.
+    transient_streak: Mapped[int] = mapped_column(Integer, default=0)
+    outage_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outage_reason: Mapped[str | None] = mapped_column(String(256))
+    next_probe_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    probes: Mapped[int] = mapped_column(Integer, default=0)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     column,
     func,
     insert,
@@ -124,6 +125,16 @@ CLAIM_RETURNS = ("record_id", "last_error", "attempt_count", "auto_streak")
 
 def _claimed(log: Any, record: Any) -> Claimed:
     return Claimed(log.record_id, log.last_error, log.attempt_count, log.auto_streak, record)
+
+
+def release(conn: Connection, record_ids: Sequence[int], token: str) -> None:
+    """Give back claimed records that were not sent after all, as they were before the claim."""
+    back = case((SyncLogEntry.last_error.is_(None), PENDING), else_=FAILED)
+    conn.execute(
+        update(SyncLogEntry)
+        .where(SyncLogEntry.record_id.in_(record_ids), SyncLogEntry.lease_token == token)
+        .values(state=back, lease_token=None, lease_expires_at=None)
+    )
 
 
 def recover_expired(session: Session, now: datetime) -> int:

@@ -28,6 +28,10 @@ SHOWN = 5
 READ_AT_ONCE = 500
 FLUSH_LEASE = "alert_outbox"
 PARKED = "parked"
+FIRST_FAILURE = "first_failure"
+RECORD_KINDS = (FIRST_FAILURE, PARKED)
+OUTAGE, RECOVERED = "outage", "recovered"
+FAILURES = "failures"  # the kind of an alert message about records (the other: outage)
 OUTBOX_COLUMNS = (AlertOutbox.id, AlertOutbox.kind, AlertOutbox.created_at, AlertOutbox.payload)
 
 
@@ -68,6 +72,21 @@ class AlertDraft:
         return max(0, self.failed + self.parked - len(self.shown))
 
 
+@dataclass(frozen=True)
+class OutageDraft:
+    """The gateway-down message to post, or (`recovered`) to update in place at `ts`."""
+
+    kind: str  # outage recovered
+    channel: str
+    alert_id: int | None
+    ts: str | None
+    since: datetime
+    until: datetime | None
+    reason: str
+    returned: int  # records parked by an auth failure, back in the queue
+    outbox_ids: tuple[int, ...]
+
+
 class Alerts:
     """The outbox's reader: a lease for one flusher at a time, drafts, and marking them posted."""
 
@@ -106,6 +125,11 @@ class Alerts:
                 .values(expires_at=self.clock() - timedelta(seconds=1))
             )
 
+    def queue_total(self) -> int:
+        """How many records the failed queue holds now."""
+        with self.reads() as session:
+            return queries.failed_count(session)
+
     def pending(self) -> int:
         """How many outbox rows wait to be posted."""
         with self.reads() as session:
@@ -117,7 +141,7 @@ class Alerts:
         with self.reads() as session:
             rows = session.execute(
                 select(*OUTBOX_COLUMNS)
-                .where(AlertOutbox.posted_at.is_(None))
+                .where(AlertOutbox.posted_at.is_(None), AlertOutbox.kind.in_(RECORD_KINDS))
                 .order_by(AlertOutbox.id)
                 .limit(READ_AT_ONCE)
             ).all()
@@ -127,6 +151,7 @@ class Alerts:
             burst = session.scalars(
                 select(AlertMessage)
                 .where(
+                    AlertMessage.kind == FAILURES,
                     AlertMessage.channel == channel,
                     AlertMessage.opened_at <= first,
                     AlertMessage.opened_at > first - BURST,
@@ -137,6 +162,80 @@ class Alerts:
             opened = burst.opened_at if burst is not None else first
             taken = [r for r in rows if r.created_at < opened + BURST]
             return _merged(burst, taken, channel, opened, queries.failed_count(session))
+
+    def next_outage_draft(self, channel: str) -> OutageDraft | None:
+        """The oldest unposted outage or recovery message, or None.
+
+        An outage's message replaces the per-record alerts of the minute before it that are
+        still unposted: they are marked with it.
+        """
+        with self.reads() as session:
+            row = session.execute(
+                select(*OUTBOX_COLUMNS)
+                .where(AlertOutbox.posted_at.is_(None), AlertOutbox.kind.in_((OUTAGE, RECOVERED)))
+                .order_by(AlertOutbox.id)
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            payload = json.loads(row.payload)
+            since = parse_time(payload["since"])
+            ids = [row.id]
+            if row.kind == OUTAGE:
+                ids += session.scalars(
+                    select(AlertOutbox.id).where(
+                        AlertOutbox.posted_at.is_(None),
+                        AlertOutbox.kind.in_(RECORD_KINDS),
+                        AlertOutbox.created_at >= since - BURST,
+                    )
+                ).all()
+                message = None
+            else:
+                message = session.scalars(
+                    select(AlertMessage)
+                    .where(
+                        AlertMessage.kind == OUTAGE,
+                        AlertMessage.channel == channel,
+                        AlertMessage.opened_at <= since,
+                    )
+                    .order_by(AlertMessage.opened_at.desc())
+                    .limit(1)
+                ).first()
+            until = payload.get("until")
+            return OutageDraft(
+                kind=row.kind,
+                channel=channel,
+                alert_id=message.id if message else None,
+                ts=message.ts if message else None,
+                since=since,
+                until=parse_time(until) if until else None,
+                reason=str(payload.get("reason") or ""),
+                returned=int(payload.get("returned") or 0),
+                outbox_ids=tuple(ids),
+            )
+
+    def posted_outage(self, draft: OutageDraft, ts: str | None) -> int:
+        """Keep the outage message's `ts` (None: dropped) and mark its outbox rows."""
+        now = self.clock()
+        values = {"channel": draft.channel, "ts": ts, "updated_at": now}
+        with self.sessions.begin() as session:
+            if draft.alert_id is None:
+                alert_id = session.execute(
+                    insert(AlertMessage)
+                    .values(
+                        values
+                        | {"kind": OUTAGE, "opened_at": draft.since, "failed": 0, "parked": 0}
+                        | {"shown": "[]"}
+                    )
+                    .returning(AlertMessage.id)
+                ).scalar_one()
+            else:
+                alert_id = draft.alert_id
+                session.execute(
+                    update(AlertMessage).where(AlertMessage.id == alert_id).values(values)
+                )
+            _mark(session, draft.outbox_ids, alert_id, now)
+        return alert_id
 
     def posted(self, draft: AlertDraft, ts: str | None) -> int:
         """Keep the alert's `ts` (None: dropped) and mark its outbox rows; the alert's id."""
@@ -161,12 +260,16 @@ class Alerts:
                 session.execute(
                     update(AlertMessage).where(AlertMessage.id == alert_id).values(values)
                 )
-            session.execute(
-                update(AlertOutbox)
-                .where(AlertOutbox.id.in_(draft.outbox_ids), AlertOutbox.posted_at.is_(None))
-                .values(posted_at=now, alert_id=alert_id)
-            )
+            _mark(session, draft.outbox_ids, alert_id, now)
         return alert_id
+
+
+def _mark(session: Session, outbox_ids: Sequence[int], alert_id: int, now: datetime) -> None:
+    session.execute(
+        update(AlertOutbox)
+        .where(AlertOutbox.id.in_(outbox_ids), AlertOutbox.posted_at.is_(None))
+        .values(posted_at=now, alert_id=alert_id)
+    )
 
 
 def _merged(

@@ -31,6 +31,7 @@ from sync_engine.contract import Posting
 from sync_engine.errors import BadInput, GatewayUnreachable, UnknownRecord
 from sync_engine.file_import import import_file
 from sync_engine.gateway import GatewayClient
+from sync_engine.outage import OutageWatch, current, probe_key
 from sync_engine.outcomes import Plan
 from sync_engine.policy import BackoffSettings
 from sync_engine.records import chunked, insert_new, known_source_ids
@@ -38,6 +39,7 @@ from sync_engine.results import (
     FailedPage,
     History,
     ImportResult,
+    Outage,
     ResolveResult,
     RetryResult,
     Skipped,
@@ -46,6 +48,7 @@ from sync_engine.results import (
 )
 from sync_engine.sender import IN_FLIGHT, Checkpoint, Chunk, Progress, Sender, Tally
 from sync_engine.settings import Settings
+from sync_engine.telemetry import Telemetry
 
 SCAN_PAGE = 1000
 SINGLES_PER_CLAIM = 10
@@ -89,6 +92,8 @@ class SyncEngine:
         self.clock = clock
         self.claim_size = claim_size(settings)
         self.alerts = Alerts(self.sessions, self.reads, clock)
+        self.telemetry = Telemetry()
+        self.telemetry.read_state_from(self.status)
         self.gateway = GatewayClient(
             settings.gateway_url,
             settings.gateway_token,
@@ -96,6 +101,7 @@ class SyncEngine:
             concurrency=settings.concurrency,
             rate_per_minute=settings.rate_per_minute,
             transport=transport,
+            observe=self.telemetry.gateway_answered,
         )
         # A few more threads than requests in flight: while some claim or write to the
         # database, the others keep every gateway connection busy. The connection pool
@@ -106,6 +112,9 @@ class SyncEngine:
         # Long work a front door starts without waiting for it (a retry asked for in Slack):
         # threads of its own, so that it never waits behind the sending threads it fans out to.
         self.background = ThreadPoolExecutor(BACKGROUND_WORKERS, thread_name_prefix="syncbot-work")
+        self.watch = OutageWatch(
+            settings.outage_threshold, settings.probe_base_seconds, settings.probe_cap_seconds
+        )
         self.sender = Sender(
             db=bind,
             gateway=self.gateway,
@@ -121,6 +130,8 @@ class SyncEngine:
             batch_size=settings.batch_size,
             concurrency=settings.concurrency,
             checkpoint=checkpoint,
+            watch=self.watch,
+            telemetry=self.telemetry,
         )
 
     def close(self) -> None:
@@ -161,8 +172,15 @@ class SyncEngine:
             return recover_expired(session, self.clock())
 
     def sync(self, *, requested_by: str, via: str, progress: Progress | None = None) -> SyncResult:
-        """Send pending records for the first time, then retry the failed ones that are due."""
+        """Send pending records for the first time, then retry the failed ones that are due.
+
+        During an outage nothing is sent: the gateway is probed instead (when the probe is
+        due), and if it answers the outage ends and the sync goes on.
+        """
         recovered = self.recover_leases()
+        outage = self.check_outage()
+        if outage is not None:
+            return SyncResult(RetryResult(None), RetryResult(None), recovered, outage)
         initial = self.sender.run(
             self._chunks(SyncLogEntry.state == PENDING, (PENDING,)), Plan("initial", None), progress
         )
@@ -181,7 +199,34 @@ class SyncEngine:
                 self._chunks(due, (FAILED,), due_only=True), Plan("auto", event_id), progress
             )
             retries = self._finish(event_id, tally, [])
-        return SyncResult(self._result(None, initial, []), retries, recovered)
+        return SyncResult(self._result(None, initial, []), retries, recovered, self.outage())
+
+    def outage(self) -> Outage | None:
+        """The outage in force (the gateway held to be down), or None."""
+        with self.reads() as session:
+            return current(session)
+
+    def check_outage(self) -> Outage | None:
+        """The outage in force after probing the gateway, if a probe is due; None if none."""
+        outage = self.outage()
+        if outage is None:
+            self.watch.tripped.clear()
+            return None
+        self.watch.tripped.set()
+        now = self.clock()
+        if outage.next_probe_at is not None and outage.next_probe_at > now:
+            return outage
+        try:
+            self.gateway.lookup(probe_key())
+        except GatewayUnreachable as exc:
+            with self.sessions.begin() as session:
+                self.watch.probe_failed(session.connection(), outage, now, str(exc))
+            return self.outage()
+        with self.sessions.begin() as session:
+            self.watch.end(
+                session.connection(), outage, now, self.sender.backoff, self.sender.uniform
+            )
+        return self.outage()
 
     def retry_selected(
         self,
@@ -286,16 +331,20 @@ class SyncEngine:
             ]
             if rows:
                 session.execute(insert(RetryEventItem), rows)
-            session.execute(
-                update(RetryEvent)
-                .where(RetryEvent.id == event_id)
-                .values(
-                    finished_at=self.clock(),
-                    succeeded=len(result.succeeded),
-                    failed=len(result.failed),
-                    skipped=len(result.skipped),
-                )
-            )
+            event = session.get_one(RetryEvent, event_id)
+            event.finished_at = finished = self.clock()
+            event.succeeded = len(result.succeeded)
+            event.failed = len(result.failed)
+            event.skipped = len(result.skipped)
+            kind, via, requested_by, started = event.kind, event.via, event.requested_by, event.at
+        self.telemetry.retry_event(
+            result,
+            kind=kind,
+            via=via,
+            requested_by=requested_by,
+            started=started,
+            finished=finished,
+        )
         return result
 
     # -- by hand ----------------------------------------------------------------------------

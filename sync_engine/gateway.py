@@ -9,6 +9,8 @@ resend, because every attempt carries the record's one idempotency key.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -36,6 +38,13 @@ class PostResult:
 
 
 MAX_RETRY_AFTER = 86400.0  # a day: past this a header is more likely broken than meant
+
+
+def _route(method: str, url: str) -> str:
+    """A request's route for the latency metric: lookup, batch or posting."""
+    if method == "GET":
+        return "lookup"
+    return "batch" if url.endswith(":batch") else "posting"
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -94,7 +103,9 @@ class GatewayClient:
         concurrency: int = 5,
         rate_per_minute: int = 0,
         transport: httpx.BaseTransport | None = None,
+        observe: Callable[[str, float], None] | None = None,
     ) -> None:
+        self._observe = observe  # told each request's route and round trip, in seconds
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
@@ -111,7 +122,13 @@ class GatewayClient:
 
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         self.limiter.acquire()
+        started = time.perf_counter()
         response = self._http.request(method, url, **kwargs)
+        if self._observe is not None:
+            route = (
+                "lookup" if method == "GET" else "batch" if url.endswith(":batch") else "posting"
+            )
+            self._observe(route, time.perf_counter() - started)
         if response.status_code == 429:
             wait = _retry_after(response)
             self.limiter.pause(1.0 if wait is None else wait)

@@ -21,6 +21,8 @@ from sync_engine.money import format_amount
 from sync_engine.policy import BackoffSettings, next_retry
 from sync_engine.results import Failed, Succeeded
 
+MANUAL = "manual"
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -109,12 +111,13 @@ def record_answers(
     backoff: BackoffSettings,
     uniform: Callable[[float, float], float],
     notes: GatewayNotes,
+    alerts: bool = True,
 ) -> tuple[list[Succeeded], list[Failed]]:
     """Write one chunk's answers in the caller's transaction; return what each record became."""
     by_key = {r.idempotency_key: r for r in results}
     succeeded: list[Succeeded] = []
     failed: list[Failed] = []
-    log_rows, attempt_rows, item_rows, alerts = [], [], [], []
+    log_rows, attempt_rows, item_rows, outbox = [], [], [], []
     for item in claimed:
         result = by_key[item.record.idempotency_key]
         log: dict[str, object] = {
@@ -133,10 +136,10 @@ def record_answers(
             log |= row
             failed.append(fail)
             detail = fail.error
-            if item.last_error is None:
-                alerts.append(_alert("first_failure", item, fail, now))
-            if fail.parked:
-                alerts.append(_alert("parked", item, fail, now))
+            if alerts and item.last_error is None:
+                outbox.append(_alert("first_failure", item, fail, now))
+            if alerts and fail.parked:
+                outbox.append(_alert("parked", item, fail, now))
         log_rows.append(log)
         attempt_rows.append(_attempt_row(item, result, plan, now))
         if plan.retry_event_id is not None:
@@ -151,7 +154,7 @@ def record_answers(
     settle(conn, log_rows, token=token, retry_event_id=plan.retry_event_id, now=now)
     add_rows(conn, Attempt, attempt_rows)
     add_rows(conn, RetryEventItem, item_rows)
-    add_rows(conn, AlertOutbox, alerts)
+    add_rows(conn, AlertOutbox, outbox)
     notes.note(results, now)
     notes.write(conn)
     return succeeded, failed

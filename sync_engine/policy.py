@@ -53,8 +53,13 @@ def next_retry(
     """Decide the next automatic retry after a failure.
 
     `auto_streak` is how many automatic attempts the current streak has already made
-    (0 after an initial or a manual attempt). Only transient errors are retried automatically.
+    (0 after an initial or a manual attempt). Only transient errors are retried automatically;
+    auth failures are parked, and needs_attention failures wait for a person.
     """
+    if error_class == AUTH:
+        # Every posting would fail until the credentials are fixed: parked until the outage
+        # probe finds the gateway answering again, which returns it to the queue at step 1.
+        return Decision(retry_at=None, step=None, parked=True)
     if error_class != TRANSIENT:
         return Decision(retry_at=None, step=None, parked=False)
     step = auto_streak + 1

@@ -21,6 +21,7 @@ from storage.queue import STATES, in_failed_queue
 from storage.queue_pages import page_query, queue_count
 from sync_engine.errors import UnknownRecord
 from sync_engine.money import from_minor
+from sync_engine.outage import current
 from sync_engine.outcomes import retry_count
 from sync_engine.policy import ERROR_CLASSES
 from sync_engine.results import (
@@ -234,4 +235,5 @@ def status(session: Session) -> Status:
         last_success_at=gateway.last_success_at if gateway else None,
         last_gateway_answer=gateway.last_answer if gateway else None,
         last_gateway_answer_at=gateway.last_answer_at if gateway else None,
+        outage=current(session),
     )

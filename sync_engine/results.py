@@ -8,6 +8,16 @@ from decimal import Decimal
 
 
 @dataclass(frozen=True)
+class Outage:
+    """The gateway is held to be down: since when, why, and when it is next probed."""
+
+    since: datetime
+    reason: str
+    next_probe_at: datetime | None
+    probes: int
+
+
+@dataclass(frozen=True)
 class Succeeded:
     """A record the retry booked (or found booked)."""
 
@@ -57,6 +67,7 @@ class SyncResult:
     initial: RetryResult
     retries: RetryResult
     recovered_leases: int
+    outage: Outage | None = None  # the gateway held to be down: automatic attempts paused
 
 
 @dataclass(frozen=True)
@@ -157,6 +168,7 @@ class Status:
     last_success_at: datetime | None
     last_gateway_answer: str | None
     last_gateway_answer_at: datetime | None
+    outage: Outage | None = None
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from storage.queue import Claimed, claim
+from storage.queue import Claimed, claim, release
 from sync_engine.gateway import GatewayClient, PostResult
-from sync_engine.outcomes import GatewayNotes, Plan, record_answers
+from sync_engine.outage import OutageWatch
+from sync_engine.outcomes import MANUAL, GatewayNotes, Plan, record_answers
 from sync_engine.policy import BackoffSettings
 from sync_engine.records import posting_of
 from sync_engine.results import Failed, Skipped, Succeeded
+from sync_engine.telemetry import Telemetry
 
 Checkpoint = Callable[[str, list[str]], None]
 Progress = Callable[[int, int | None], None]
@@ -61,6 +63,8 @@ class Sender:
     batch_size: int
     concurrency: int
     checkpoint: Checkpoint
+    watch: OutageWatch
+    telemetry: Telemetry
     notes: GatewayNotes = field(default_factory=GatewayNotes)
 
     def run(
@@ -76,7 +80,10 @@ class Sender:
         # A few chunks wait in the pool's queue (not yet claimed), so a thread that finishes
         # never waits for the next chunk to be read.
         submitted = 0
+        automatic = plan.trigger != MANUAL
         for chunk in chunks:
+            if automatic and self.watch.tripped.is_set():
+                break  # the gateway is down: automatic attempts stop here (manual ones go on)
             for part in self._near_the_end(chunk, submitted, total):
                 while len(pending) >= 2 * self.concurrency:
                     pending = self._collect_some(pending, tally, progress, total)
@@ -138,29 +145,45 @@ class Sender:
             return [], [], missed
         names = [c.record.source_id for c in claimed]
         self.checkpoint("claimed", names)
-        results = self._post(claimed)
+        results = self._post(claimed, automatic=plan.trigger != MANUAL)
         self.checkpoint("answered", names)
+        # Single postings stop short when the gateway goes down mid-chunk (automatic runs).
+        sent, unsent = claimed[: len(results)], claimed[len(results) :]
+        now = self.clock()
         with self.db.begin() as conn:
+            one_request = self.batch_size > 1 and len(claimed) > 1
+            down = self.watch.record(conn, results, one_request=one_request, now=now)
+            if unsent:
+                release(conn, [c.record_id for c in unsent], token)
             succeeded, failed = record_answers(
                 conn,
-                claimed,
+                sent,
                 results,
                 plan,
                 token=token,
-                now=self.clock(),
+                now=now,
                 backoff=self.backoff,
                 uniform=self.uniform,
                 notes=self.notes,
+                alerts=not down,  # during an outage its one message replaces per-record alerts
             )
         self.checkpoint("committed", names)
+        self.telemetry.attempted(sent, results, plan.trigger, plan.retry_event_id)
         return succeeded, failed, missed
 
-    def _post(self, claimed: list[Claimed]) -> list[PostResult]:
+    def _post(self, claimed: list[Claimed], *, automatic: bool) -> list[PostResult]:
+        """The answers, in the order of `claimed`; single postings of an automatic run stop
+        (fewer answers than records) once the gateway looks down."""
         items = [(c.record.idempotency_key, posting_of(c.record)) for c in claimed]
         self.checkpoint("sent", [c.record.source_id for c in claimed])
         if self.batch_size > 1 and len(items) > 1:
             return self.gateway.post_batch(items)
-        return [self.gateway.post(key, posting) for key, posting in items]
+        results: list[PostResult] = []
+        for key, posting in items:
+            if automatic and (self.watch.tripped.is_set() or self.watch.looks_down(results)):
+                break
+            results.append(self.gateway.post(key, posting))
+        return results
 
 
 def skipped_in_flight(source_ids: Iterable[str]) -> list[Skipped]:

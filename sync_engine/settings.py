@@ -38,3 +38,13 @@ class Settings(BaseSettings):
     )
     max_auto_attempts: int = Field(8, ge=0, validation_alias=_env("SYNCBOT_MAX_AUTO_ATTEMPTS"))
     lease_seconds: float = Field(120.0, gt=0, validation_alias=_env("SYNCBOT_LEASE_SECONDS"))
+    scheduler_interval_seconds: float = Field(
+        15.0, gt=0, validation_alias=_env("SYNCBOT_SCHEDULER_INTERVAL_SECONDS")
+    )
+    outage_threshold: int = Field(5, ge=1, validation_alias=_env("SYNCBOT_OUTAGE_THRESHOLD"))
+    probe_base_seconds: float = Field(
+        15.0, gt=0, validation_alias=_env("SYNCBOT_PROBE_BASE_SECONDS")
+    )
+    probe_cap_seconds: float = Field(
+        600.0, gt=0, validation_alias=_env("SYNCBOT_PROBE_CAP_SECONDS")
+    )

@@ -20,7 +20,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.failed_list import next_retry, view_and_retry_buttons
 from bot.slack.ids import Ids
-from sync_engine.alerts import AlertDraft, AlertRecord
+from sync_engine.alerts import RECOVERED, AlertDraft, AlertRecord, OutageDraft
 
 ALERT_VALUE = "alert"
 
@@ -73,6 +73,39 @@ def row(record: AlertRecord, bid: str) -> Block:
         f"next automatic retry: {next_retry(record.parked, record.next_attempt_at)}"
     )
     return mrkdwn_section(text, bid)
+
+
+def outage_blocks(draft: OutageDraft, queue_total: int, nonce: str) -> list[Block]:
+    """The gateway is down (since when, why), or, updated in place, back again."""
+    if draft.kind == RECOVERED:
+        head = ":white_check_mark: The accounting gateway is back"
+        body = (
+            f"It was down from {slack_date(draft.since)} to {slack_date(draft.until)}: "
+            f"{plain(draft.reason, MAX_ERROR_CHARS)}\nAutomatic retries have resumed."
+        )
+        if draft.returned:
+            body += f" {draft.returned} record{_s(draft.returned)} parked by the auth failure "
+            body += "are back in the queue."
+    else:
+        head = ":rotating_light: The accounting gateway is down"
+        body = (
+            f"Since {slack_date(draft.since)}: {plain(draft.reason, MAX_ERROR_CHARS)}\n"
+            "Automatic retries and first syncs are paused; they resume by themselves when the "
+            "gateway answers again. Manual retries still work, but will likely fail until then."
+        )
+    buttons = view_and_retry_buttons(queue_total, ALERT_VALUE)
+    return [
+        HeaderBlock(text=head, block_id=block_id(Ids.ALERT_HEAD, nonce)),
+        mrkdwn_section(body, block_id(Ids.ALERT_SUMMARY, nonce)),
+        ActionsBlock(elements=buttons, block_id=block_id(Ids.ALERT_ACTIONS, nonce)),
+    ]
+
+
+def outage_text(draft: OutageDraft) -> str:
+    """The notification fallback of the outage message."""
+    if draft.kind == RECOVERED:
+        return "The accounting gateway is back; automatic retries have resumed"
+    return f"The accounting gateway is down: {draft.reason}"[:300]
 
 
 def _s(n: int) -> str:

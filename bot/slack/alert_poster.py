@@ -15,11 +15,12 @@ import socket
 import uuid
 
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.models.blocks import Block
 
-from bot.slack.alert_message import alert_blocks, alert_text
+from bot.slack.alert_message import alert_blocks, alert_text, outage_blocks, outage_text
 from bot.slack.blocks import new_nonce
 from bot.slack.messenger import Messenger, NotInChannel
-from sync_engine.alerts import AlertDraft, Alerts
+from sync_engine.alerts import AlertDraft, Alerts, OutageDraft
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +52,18 @@ class AlertPoster:
         if not self.alerts.take_turn(self.owner, LEASE_SECONDS):
             return 0
         sent = 0
-        for _ in range(DRAFTS_PER_FLUSH):
-            draft = self.alerts.next_draft(self.channel)
-            if draft is None:
-                break
-            try:
-                ts = self._send(draft)
-            except SlackUnavailable as exc:
-                log.warning("alert not posted, kept for the next try: %s", exc)
-                break
-            self.alerts.posted(draft, ts)
-            sent += 1
+        try:
+            # Outage messages first: one replaces the per-record alerts just before it.
+            while sent < DRAFTS_PER_FLUSH and (
+                outage := self.alerts.next_outage_draft(self.channel)
+            ):
+                self.alerts.posted_outage(outage, self._send_outage(outage))
+                sent += 1
+            while sent < DRAFTS_PER_FLUSH and (draft := self.alerts.next_draft(self.channel)):
+                self.alerts.posted(draft, self._send(draft))
+                sent += 1
+        except SlackUnavailable as exc:
+            log.warning("alert not posted, kept for the next try: %s", exc)
         return sent
 
     def run(self) -> None:
@@ -80,16 +82,23 @@ class AlertPoster:
 
     def _send(self, draft: AlertDraft) -> str | None:
         """The alert's ts once Slack has it; None if Slack refused it for good (dropped)."""
-        text, blocks = alert_text(draft), alert_blocks(draft, new_nonce())
-        if draft.ts is not None:
+        return self._post_or_update(draft.ts, alert_text(draft), alert_blocks(draft, new_nonce()))
+
+    def _send_outage(self, draft: OutageDraft) -> str | None:
+        """The outage message's ts: posted, or for a recovery updated in place."""
+        blocks = outage_blocks(draft, self.alerts.queue_total(), new_nonce())
+        return self._post_or_update(draft.ts, outage_text(draft), blocks)
+
+    def _post_or_update(self, ts: str | None, text: str, blocks: list[Block]) -> str | None:
+        if ts is not None:
             try:
-                self.messenger.update(self.channel, draft.ts, text, blocks)
-                return draft.ts
+                self.messenger.update(self.channel, ts, text, blocks)
+                return ts
             except SlackClientError as exc:
                 if _transient(exc):
                     raise SlackUnavailable(str(exc)) from exc
-                # The message was deleted or can no longer be edited: post the burst anew.
-                log.warning("alert %s could not be updated (%s); posting it anew", draft.ts, exc)
+                # The message was deleted or can no longer be edited: post it anew.
+                log.warning("alert %s could not be updated (%s); posting it anew", ts, exc)
         try:
             return self.messenger.post(self.channel, text, blocks).ts
         except NotInChannel:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bot.slack.blocks import MAX_ERROR_CHARS, clip, money, plain, slack_date, user
+from bot.slack.blocks import (
+    MAX_ERROR_CHARS,
+    clip,
+    money,
+    outage_words,
+    plain,
+    slack_date,
+    user,
+)
 from bot.slack.ids import COMMAND
 from sync_engine.results import History, ResolveResult, Status
 
@@ -49,7 +57,8 @@ def status_text(status: Status) -> str:
         f"Failed queue by error class: {classes}\n"
         f"Last successful sync: {slack_date(status.last_success_at, 'never')}\n"
         f"Gateway's last answer: {answer} "
-        f"({slack_date(status.last_gateway_answer_at, 'never')})"
+        f"({slack_date(status.last_gateway_answer_at, 'never')})\n"
+        f"{outage_words(status.outage)}"
     )
 
 

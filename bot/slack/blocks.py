@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 
 from bot.slack.ids import Ids
 from sync_engine.contract import format_time
+from sync_engine.results import Outage
 
 # Slack's own limits (slack-notes.md); the builders stay inside them by construction.
 MAX_MESSAGE_BLOCKS = 50
@@ -76,6 +77,17 @@ def slack_date(when: datetime | None, empty: str = "-") -> str:
     if when is None:
         return empty
     return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{format_time(when)}>"
+
+
+def outage_words(outage: Outage | None) -> str:
+    """Whether the gateway is held to be down, for a dashboard or a reply."""
+    if outage is None:
+        return ":large_green_circle: Gateway reachable: automatic retries are running."
+    return (
+        f":red_circle: *Gateway down* since {slack_date(outage.since)}: "
+        f"{plain(outage.reason, MAX_ERROR_CHARS)}. Automatic retries are paused until it answers "
+        f"again (next check {slack_date(outage.next_probe_at)})."
+    )
 
 
 def money(amount: Decimal, currency: str) -> str:

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.slack.blocks import block_id, context, mrkdwn_section, plain, slack_date
+from bot.slack.blocks import block_id, context, mrkdwn_section, outage_words, plain, slack_date
 from bot.slack.failed_list import view_and_retry_buttons
 from bot.slack.ids import Ids
 from sync_engine.results import Status
@@ -51,6 +51,7 @@ def gateway_text(status: Status) -> str:
     """The last successful sync and the gateway's last answer (what, when)."""
     answer = plain(status.last_gateway_answer, 300) if status.last_gateway_answer else "none yet"
     return (
+        f"{outage_words(status.outage)}\n"
         f"*Last successful sync:* {slack_date(status.last_success_at, 'never')}\n"
         f"*Gateway's last answer:* {answer} "
         f"({slack_date(status.last_gateway_answer_at, 'never')})"

@@ -37,6 +37,7 @@ class Ids(StrEnum):
     RESULT_ROW = "result_row"
     RESULT_MORE = "result_more"
     RESULT_FOOT = "result_foot"
+    RESULT_OUTAGE = "result_outage"
     HOME_HEADER = "home_header"
     HOME_STATES = "home_states"
     HOME_CLASSES = "home_classes"

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackClientError
 from slack_sdk.models.blocks import Block
 
-from bot.slack.blocks import new_nonce
+from bot.slack.blocks import block_id, context, new_nonce, outage_words
+from bot.slack.ids import Ids
 from bot.slack.list_state import ListState
 from bot.slack.messenger import Messenger
 from bot.slack.retry_reply import (
@@ -31,7 +32,7 @@ from bot.slack.retry_reply import (
 from bot.slack.screens import Screens
 from sync_engine.engine import SyncEngine
 from sync_engine.errors import SyncEngineError
-from sync_engine.results import RetryResult
+from sync_engine.results import Outage, RetryResult
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +88,14 @@ class ThreadReply:
         self._send(progress_text(done, total), blocks)
         self._last = self.clock()
 
-    def finish(self, result: RetryResult) -> None:
-        """Each record's result, or the summary, in place of the progress reply if there was one."""
+    def finish(self, result: RetryResult, outage: Outage | None = None) -> None:
+        """Each record's result, or the summary, in place of the progress reply if there was one;
+        with a warning while the gateway is held to be down."""
         o = self.order
-        blocks = retry_reply(result, requested_by=o.requested_by, kind=o.kind, nonce=new_nonce())
+        nonce = new_nonce()
+        blocks = retry_reply(result, requested_by=o.requested_by, kind=o.kind, nonce=nonce)
+        if outage is not None:
+            blocks.insert(1, context([outage_words(outage)], block_id(Ids.RESULT_OUTAGE, nonce)))
         self._send(retry_reply_text(result, o.kind), blocks)
 
     def trouble(self, message: str) -> None:
@@ -157,7 +162,7 @@ class Retrier:
             log.exception("retry for %s failed [error id %s]", order.requested_by, error_id)
             reply.trouble(f"The retry stopped on an error inside syncbot (error id {error_id}).")
             return
-        reply.finish(result)
+        reply.finish(result, self._outage())
         self._refresh(order)
 
     def _retry(self, order: RetryOrder, progress: Callable[[int, int | None], None]) -> RetryResult:
@@ -168,6 +173,12 @@ class Retrier:
         return self.engine.retry_selected(
             list(order.source_ids), requested_by=order.requested_by, via="slack", progress=progress
         )
+
+    def _outage(self) -> Outage | None:
+        try:
+            return self.engine.outage()
+        except SyncEngineError:
+            return None
 
     def _refresh(self, order: RetryOrder) -> None:
         # Each view is refreshed on its own: Slack refusing one must not cost the other.

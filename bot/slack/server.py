@@ -1,17 +1,21 @@
 """Serving the bot: HTTP on a threaded production WSGI server (waitress), or Socket Mode.
 
 HTTP mode answers `POST /slack/events` through Bolt (which verifies Slack's signature and
-refuses requests older than five minutes) and `GET /healthz` for load balancers.
+refuses requests older than five minutes), `GET /healthz` for load balancers (the database's
+and the gateway's state) and `GET /metrics` for Prometheus.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from sync_engine.contract import format_time
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -24,6 +28,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 # Enough threads that slow clients never hold up Slack's requests; listeners themselves run on
 # Bolt's pool and acknowledge as soon as they call ack().
 HTTP_THREADS = 16
@@ -33,21 +38,52 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def wsgi_app(bot: SlackBot) -> WsgiApp:
-    """The WSGI application: Slack's requests to Bolt, a health check, 404 for the rest."""
+    """The WSGI application: Slack's requests to Bolt, health, metrics, 404 for the rest."""
     slack = SlackRequestHandler(bot.app, path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Route one request."""
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
-            start_response("200 OK", [("Content-Type", "application/json")])
-            return [b'{"ok": true}']
+            status, body = health(bot)
+            start_response(status, [("Content-Type", "application/json")])
+            return [json.dumps(body).encode()]
+        if path == METRICS_PATH and method == "GET":
+            from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
+            return [generate_latest(bot.engine.telemetry.registry)]
         if path == EVENTS_PATH and method == "POST":
             return slack(environ, start_response)  # type: ignore[arg-type]
         start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
         return [b"Not Found"]
 
     return application
+
+
+def health(bot: SlackBot) -> tuple[str, dict[str, Any]]:
+    """The database's and the gateway's state; 503 only when the database cannot be read.
+
+    A gateway outage is every replica's, so it is reported but does not fail the check (a load
+    balancer taking replicas out would not bring the ledger back).
+    """
+    try:
+        outage = bot.engine.outage()
+    except Exception as exc:
+        log.warning("health check: the database cannot be read: %s", type(exc).__name__)
+        return "503 Service Unavailable", {
+            "ok": False,
+            "database": f"unreachable: {type(exc).__name__}",
+        }
+    gateway: dict[str, Any] = {"state": "up"}
+    if outage is not None:
+        gateway = {
+            "state": "down",
+            "since": format_time(outage.since),
+            "reason": outage.reason,
+            "next_probe_at": format_time(outage.next_probe_at) if outage.next_probe_at else None,
+        }
+    return "200 OK", {"ok": True, "database": "ok", "gateway": gateway}
 
 
 class HttpServer:
@@ -123,16 +159,22 @@ def run_http(bot: SlackBot, host: str, port: int) -> None:
 
 def serve_bot(settings: Settings, slack: SlackSettings) -> None:
     """`syncbot serve`: the engine and the bot in this process until Ctrl-C or SIGINT."""
+    from bot import logs
     from bot.scheduler import start_scheduler
     from bot.slack.app import build_bot
     from sync_engine.engine import SyncEngine
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure([slack.bot_token, slack.signing_secret, slack.app_token, settings.gateway_token])
     with SyncEngine(settings) as engine:
         bot = build_bot(slack, engine)
         if bot.alert_poster is None:
             log.warning("SYNCBOT_ALERT_CHANNEL is not set: alerts wait in the outbox, unposted")
-        scheduler = start_scheduler(bot.alert_poster, slack.alert_interval_seconds)
+        scheduler = start_scheduler(
+            engine,
+            bot.alert_poster,
+            sync_interval=settings.scheduler_interval_seconds,
+            alert_interval=slack.alert_interval_seconds,
+        )
         try:
             if slack.app_token is not None:
                 run_socket_mode(bot, slack.app_token)

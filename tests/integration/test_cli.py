@@ -55,6 +55,7 @@ STATUS_KEYS = {
     "by_error_class",
     "parked",
     "last_success_at",
+    "outage",
     "last_gateway_answer",
     "last_gateway_answer_at",
 }
@@ -480,7 +481,8 @@ def test_sync_failures_then_failed_json_and_its_filters(cli: Cli, gateway: Gatew
     settings = {"ACCOUNTING_GATEWAY_BATCH_SIZE": "1", "SYNCBOT_BACKOFF_BASE_SECONDS": "1.5"}
 
     ran = cli("sync", "--json", env=settings).expect(1).json()
-    assert set(ran) == {"initial", "retries", "recovered_leases"}
+    assert set(ran) == {"initial", "retries", "recovered_leases", "outage"}
+    assert ran["outage"] is None
     initial = ran["initial"]
     assert set(initial) == RETRY_KEYS and initial["retry_event_id"] is None
     assert ids(initial["succeeded"]) == ["RMB-0001"]

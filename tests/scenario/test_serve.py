@@ -16,7 +16,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.cli import EXIT_FAILED, main
 from sync_engine.gateway_sim import Fault
 from tests.conftest import TOKEN, posting
 from tests.scenario.conftest import (
@@ -74,6 +74,7 @@ def served(database_url, sim, slack, engine, tmp_path) -> Iterator[Harness]:
         SYNCBOT_ADMIN_USERS=ADMIN,
         SYNCBOT_ALERT_CHANNEL=ALERTS,
         SYNCBOT_ALERT_INTERVAL_SECONDS="0.5",
+        SYNCBOT_SCHEDULER_INTERVAL_SECONDS="3600",
         SYNCBOT_DATABASE_URL=database_url,
         ACCOUNTING_GATEWAY_URL=sim.url,
         ACCOUNTING_GATEWAY_TOKEN=TOKEN,
@@ -121,7 +122,7 @@ def test_a_cli_sync_in_another_process_is_alerted_by_the_running_bot(
     synced = subprocess.run(
         [str(SYNCBOT), "sync"], cwd=tmp_path, env=env, capture_output=True, text=True
     )
-    assert synced.returncode != 0 or "2 failed" in synced.stdout, synced.stdout + synced.stderr
+    assert synced.returncode == EXIT_FAILED, synced.stdout + synced.stderr
 
     [alert] = slack.wait_for(
         "chat.postMessage", lambda c: c.params.get("channel") == ALERTS, timeout=10

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from bot.slack.alert_poster import AlertPoster
 from bot.slack.ids import Ids
 from sync_engine.gateway_sim import Fault
@@ -40,7 +42,26 @@ def test_first_failures_are_alerted_with_records_and_buttons(bot, engine, sim, s
     assert len(slack.calls("chat.postMessage")) == 1
 
 
-def test_failures_within_a_minute_update_the_alert_in_place(bot, engine, sim, slack, clock):
+@pytest.fixture
+def make_bot(slack_settings, make_engine_for):
+    """A bot on an engine with settings of the test's own."""
+    from bot.slack.app import build_bot
+
+    bots = []
+
+    def build(**engine_settings):
+        engine = make_engine_for(**engine_settings)
+        bots.append(build_bot(slack_settings, engine))
+        return bots[-1], engine
+
+    yield build
+    for bot in bots:
+        bot.close()
+
+
+def test_failures_within_a_minute_update_the_alert_in_place(make_bot, sim, slack, clock):
+    # An hour's backoff: no automatic retry becomes due (and fails again) while time moves.
+    bot, engine = make_bot(backoff_base_seconds=3600)
     fail_first_postings(engine, sim, 2)
     bot.alert_poster.flush()
     [first] = slack.wait_for("chat.postMessage")
@@ -61,20 +82,14 @@ def test_failures_within_a_minute_update_the_alert_in_place(bot, engine, sim, sl
     assert "1 record failed to sync" in str(posts[1].params["blocks"])
 
 
-def test_a_parked_record_alerts_again(slack_settings, make_engine_for, sim, slack, clock):
-    from bot.slack.app import build_bot
-
-    engine = make_engine_for(max_auto_attempts=1, backoff_base_seconds=1.0)
-    bot = build_bot(slack_settings, engine)
-    try:
-        fail_first_postings(engine, sim, 1)
-        bot.alert_poster.flush()
-        clock.advance(seconds=120)
-        sim.faults.add(Fault(kind="unavailable"))
-        engine.sync(requested_by="scheduler", via="scheduler")
-        bot.alert_poster.flush()
-    finally:
-        bot.close()
+def test_a_parked_record_alerts_again(make_bot, sim, slack, clock):
+    bot, engine = make_bot(max_auto_attempts=1, backoff_base_seconds=1.0)
+    fail_first_postings(engine, sim, 1)
+    bot.alert_poster.flush()
+    clock.advance(seconds=120)
+    sim.faults.add(Fault(kind="unavailable"))
+    engine.sync(requested_by="scheduler", via="scheduler")
+    bot.alert_poster.flush()
     posts = slack.wait_for("chat.postMessage", count=2)
     assert "1 parked" in str(posts[1].params["blocks"])
     assert "parked: no automatic retry until someone acts" in str(posts[1].params["blocks"])

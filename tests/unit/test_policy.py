@@ -199,17 +199,20 @@ def test_last_attempt_of_the_budget_is_still_scheduled(max_auto_attempts, auto_s
     assert decision.retry_at is not None
 
 
-@pytest.mark.parametrize("error_class", [NEEDS_ATTENTION, AUTH])
+@pytest.mark.parametrize(("error_class", "parked"), [(NEEDS_ATTENTION, False), (AUTH, True)])
 @pytest.mark.parametrize("auto_streak", [0, 3, 10, 11])
 @pytest.mark.parametrize("retry_after", [None, 30.0])
-def test_non_transient_is_never_retried_nor_parked(error_class, auto_streak, retry_after):
+def test_non_transient_is_never_retried_and_auth_is_parked(
+    error_class, parked, auto_streak, retry_after
+):
+    # needs_attention waits for a person; auth is parked until the outage probe succeeds.
     uniform = FakeUniform("upper")
 
     decision = decide(
         auto_streak, error_class=error_class, retry_after=retry_after, uniform=uniform
     )
 
-    assert decision == Decision(retry_at=None, step=None, parked=False)
+    assert decision == Decision(retry_at=None, step=None, parked=parked)
     assert uniform.calls == []
 
 
