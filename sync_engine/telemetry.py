@@ -20,7 +20,7 @@ from storage.queue import Claimed
 from sync_engine.gateway import PostResult
 from sync_engine.results import RetryResult, Status
 
-log = logging.getLogger("syncbot.engine")
+log = logging.getLogger(__name__)
 
 GATEWAY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 RETRY_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)

@@ -95,7 +95,9 @@ def served(database_url, sim, slack, engine, tmp_path) -> Iterator[Harness]:
         assert proc.wait(timeout=15) == 0, log.read_text()
 
 
-def test_serve_answers_slack_over_http_with_the_engine_behind_it(served, engine, sim, slack):
+def test_serve_answers_slack_over_http_with_the_engine_behind_it(
+    served, engine, sim, slack, tmp_path
+):
     fail_first_postings(engine, sim, 3)
     served.command("retry HON-2026-0001", ADMIN)
 
@@ -103,6 +105,18 @@ def test_serve_answers_slack_over_http_with_the_engine_behind_it(served, engine,
     assert "HON-2026-0001* succeeded" in str(reply.params["blocks"])
     assert engine.history("HON-2026-0001").sync_log_state == "succeeded"
     assert served.http.send(b"token=x", secret="wrong").status_code == 401
+
+    # Structured logs: one JSON line per attempt and per retry event, and no secret anywhere.
+    slack.wait_for("views.publish")
+    text = (tmp_path / "serve.log").read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    [attempt] = [e for e in lines if e.get("event") == "attempt"]
+    assert attempt["source_id"] == "HON-2026-0001" and attempt["outcome"] == "succeeded"
+    assert attempt["trigger"] == "manual" and attempt["retry_event_id"]
+    [event] = [e for e in lines if e.get("event") == "retry_event"]
+    assert (event["kind"], event["via"], event["requested_by"]) == ("selected", "slack", ADMIN)
+    for secret in (BOT_TOKEN, SECRET, TOKEN):
+        assert secret not in text
 
 
 def test_a_cli_sync_in_another_process_is_alerted_by_the_running_bot(

@@ -1,0 +1,107 @@
+"""Operations: Prometheus metrics at /metrics, /healthz with the database's and gateway's state,
+JSON log lines with secrets redacted."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from bot.logs import REDACTED, JsonLines, configure
+from bot.slack.app import build_bot
+from bot.slack.server import HttpServer
+from sync_engine.engine import SyncEngine
+from sync_engine.gateway_sim import Fault
+from tests.conftest import posting, settings_for
+from tests.scenario.conftest import ADMIN, fail_first_postings
+
+
+def metric(text: str, name: str) -> float:
+    """The value of one sample line (`name` with its labels, exactly as exposed)."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"no sample {name} in:\n{text}")
+
+
+def test_metrics_count_attempts_retries_latency_records_and_the_outage(harness, engine, sim, slack):
+    fail_first_postings(engine, sim, 3)
+    harness.command("retry RMB-2026-0002", ADMIN)
+    slack.wait_for("views.publish")  # the retry has answered
+
+    answer = harness.http.client.get(harness.http.url + "/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    text = answer.text
+    initial = 'syncbot_attempts_total{error_class="transient",outcome="failed",trigger="initial"}'
+    assert metric(text, initial) == 3
+    manual = 'syncbot_attempts_total{error_class="none",outcome="succeeded",trigger="manual"}'
+    assert metric(text, manual) == 1
+    retry = 'syncbot_retry_event_duration_seconds_count{kind="selected",via="slack"}'
+    assert metric(text, retry) == 1
+    assert metric(text, 'syncbot_gateway_request_duration_seconds_count{route="batch"}') == 1
+    assert metric(text, 'syncbot_gateway_request_duration_seconds_count{route="posting"}') == 1
+    assert metric(text, 'syncbot_records{state="failed"}') == 2
+    assert metric(text, 'syncbot_records{state="succeeded"}') == 1
+    assert metric(text, 'syncbot_failed_records{error_class="transient"}') == 2
+    assert metric(text, "syncbot_gateway_outage") == 0
+
+
+def test_health_reports_an_outage_and_stays_up(harness, make_engine_for, sim, slack_settings):
+    engine = make_engine_for(batch_size=1, concurrency=1)
+    bot = build_bot(slack_settings, engine)
+    server = HttpServer(bot, "127.0.0.1", 0)
+    server.start()
+    try:
+        engine.submit([posting(n) for n in range(1, 6)])
+        sim.faults.add(Fault(kind="unavailable"))
+        engine.sync(requested_by="scheduler", via="scheduler")
+        answer = harness.http.client.get(f"http://127.0.0.1:{server.port}/healthz")
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["ok"] is True and body["database"] == "ok"
+        assert body["gateway"]["state"] == "down" and "503" in body["gateway"]["reason"]
+        assert body["gateway"]["since"] == "2026-11-23T09:00:00Z"
+        metrics = harness.http.client.get(f"http://127.0.0.1:{server.port}/metrics").text
+        assert metric(metrics, "syncbot_gateway_outage") == 1
+    finally:
+        server.stop()
+        bot.close()
+
+
+def test_health_is_503_when_the_database_cannot_be_read(harness, tmp_path, sim, slack_settings):
+    # A database file without the schema: every read fails.
+    empty = SyncEngine(settings_for(f"sqlite:///{tmp_path}/empty.db", sim.url), migrate=False)
+    bot = build_bot(slack_settings, empty)
+    server = HttpServer(bot, "127.0.0.1", 0)
+    server.start()
+    try:
+        answer = harness.http.client.get(f"http://127.0.0.1:{server.port}/healthz")
+        assert answer.status_code == 503
+        assert answer.json() == {"ok": False, "database": "unreachable: OperationalError"}
+    finally:
+        server.stop()
+        bot.close()
+        empty.close()
+
+
+def test_log_lines_are_json_with_their_fields_and_no_secrets():
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure(["xoxb-secret-bot-token", "short", None], stream)
+        logging.getLogger("sync_engine.telemetry").info(
+            "posting with xoxb-secret-bot-token failed",
+            extra={"event": "attempt", "source_id": "RMB-1", "http_status": 503},
+        )
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    [line] = stream.getvalue().splitlines()
+    entry = json.loads(line)
+    assert entry["message"] == f"posting with {REDACTED} failed"
+    assert (entry["event"], entry["source_id"], entry["http_status"]) == ("attempt", "RMB-1", 503)
+    assert entry["level"] == "INFO" and entry["logger"] == "sync_engine.telemetry"
+    assert "xoxb-secret-bot-token" not in line
+    assert JsonLines(["short"]).secrets == []  # too short to redact safely
