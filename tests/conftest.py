@@ -80,6 +80,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh schema on the PostgreSQL server (for tests of several processes on one database)."""
+    schema = _fresh_pg_schema()
+    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    _drop_pg_schema(schema)
+
+
+@pytest.fixture
 def sqlite_url(tmp_path) -> str:
     """A fresh SQLite database file."""
     return f"sqlite:///{tmp_path / 'syncbot.db'}"
