@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from storage.migrate import ensure_schema
-from storage.models import Record, RecordChange, RetryEvent, RetryEventItem, SyncLogEntry
+from storage.models import Record, RecordChange, SyncLogEntry
 from storage.queue import (
     FAILED,
     PENDING,
@@ -46,7 +46,8 @@ from sync_engine.results import (
     Status,
     SyncResult,
 )
-from sync_engine.sender import IN_FLIGHT, Checkpoint, Chunk, Progress, Sender, Tally
+from sync_engine.retry_events import RetryEvents
+from sync_engine.sender import IN_FLIGHT, Checkpoint, Chunk, Progress, Sender
 from sync_engine.settings import Settings
 from sync_engine.telemetry import Telemetry
 
@@ -81,8 +82,9 @@ class SyncEngine:
         migrate: bool = True,
     ) -> None:
         self.settings = settings
+        self._own_db: Engine | None = None  # the pool this engine made, closed with it
         if sessions is None:
-            db = make_engine(settings.database_url)
+            db = self._own_db = make_engine(settings.database_url)
             if migrate:
                 ensure_schema(db)
             sessions = make_sessionmaker(db)
@@ -94,6 +96,7 @@ class SyncEngine:
         self.alerts = Alerts(self.sessions, self.reads, clock)
         self.telemetry = Telemetry()
         self.telemetry.read_state_from(self.status)
+        self.events = RetryEvents(self.sessions, self.reads, clock, self.telemetry)
         self.gateway = GatewayClient(
             settings.gateway_url,
             settings.gateway_token,
@@ -135,10 +138,12 @@ class SyncEngine:
         )
 
     def close(self) -> None:
-        """Let background work finish, stop the sending threads, close the gateway's connections."""
+        """Let background work finish, stop the sending threads, close every connection."""
         self.background.shutdown(wait=True)
         self._executor.shutdown(wait=True)
         self.gateway.close()
+        if self._own_db is not None:
+            self._own_db.dispose()
 
     def __enter__(self) -> SyncEngine:
         return self
@@ -194,12 +199,12 @@ class SyncEngine:
             any_due = bool(queries.count(session, due))
         retries = RetryResult(None)
         if any_due:
-            event_id = self._new_event("auto", requested_by, via)
+            event_id = self.events.open("auto", requested_by, via)
             tally = self.sender.run(
                 self._chunks(due, (FAILED,), due_only=True), Plan("auto", event_id), progress
             )
-            retries = self._finish(event_id, tally, [])
-        return SyncResult(self._result(None, initial, []), retries, recovered, self.outage())
+            retries = self.events.close(event_id, tally, [])
+        return SyncResult(self.events.result(None, initial, []), retries, recovered, self.outage())
 
     def outage(self) -> Outage | None:
         """The outage in force (the gateway held to be down), or None."""
@@ -252,11 +257,11 @@ class SyncEngine:
             if state not in MANUAL_FROM
         ]
         ids = [rid for s, (rid, state) in found.items() if state in MANUAL_FROM]
-        event_id = self._new_event("selected", requested_by, via)
+        event_id = self.events.open("selected", requested_by, via)
         size = self.claim_size
         chunks = (Chunk(ids[i : i + size], MANUAL_FROM) for i in range(0, len(ids), size))
         tally = self.sender.run(chunks, Plan("manual", event_id), progress, len(ids))
-        return self._finish(event_id, tally, skipped)
+        return self.events.close(event_id, tally, skipped)
 
     def retry_all(
         self, *, requested_by: str, via: str, progress: Progress | None = None
@@ -266,11 +271,11 @@ class SyncEngine:
         with self.reads() as session:
             upto = queries.max_record_id(session, in_failed_queue())
             total = queries.count(session, in_failed_queue())
-        event_id = self._new_event("all", requested_by, via)
+        event_id = self.events.open("all", requested_by, via)
         skipped: list[Skipped] = []
         chunks = self._queue_chunks(upto, skipped) if upto is not None else iter(())
         tally = self.sender.run(chunks, Plan("manual", event_id), progress, total)
-        return self._finish(event_id, tally, skipped)
+        return self.events.close(event_id, tally, skipped)
 
     def _queue_chunks(self, upto: int, skipped: list[Skipped]) -> Iterator[Chunk]:
         # The queue is read a page at a time and claimed a chunk at a time, never loaded whole.
@@ -300,52 +305,6 @@ class SyncEngine:
             ids = [rid for rid, _ in page]
             for i in range(0, len(ids), size):
                 yield Chunk(ids[i : i + size], states, due_only)
-
-    def _new_event(self, kind: str, requested_by: str, via: str) -> int:
-        with self.sessions.begin() as session:
-            event = RetryEvent(kind=kind, via=via, requested_by=requested_by, at=self.clock())
-            session.add(event)
-            session.flush()
-            return event.id
-
-    def _result(self, event_id: int | None, tally: Tally, skipped: list[Skipped]) -> RetryResult:
-        if tally.missed:
-            with self.reads() as session:
-                skipped = skipped + [
-                    Skipped(s, IN_FLIGHT) for s in queries.source_ids(session, tally.missed)
-                ]
-        return RetryResult(event_id, tuple(tally.succeeded), tuple(tally.failed), tuple(skipped))
-
-    def _finish(self, event_id: int, tally: Tally, skipped: list[Skipped]) -> RetryResult:
-        result = self._result(event_id, tally, skipped)
-        with self.sessions.begin() as session:
-            ids = queries.record_ids(session, [s.source_id for s in result.skipped])
-            rows = [
-                {
-                    "retry_event_id": event_id,
-                    "record_id": ids[s.source_id],
-                    "result": "skipped",
-                    "detail": s.reason,
-                }
-                for s in result.skipped
-            ]
-            if rows:
-                session.execute(insert(RetryEventItem), rows)
-            event = session.get_one(RetryEvent, event_id)
-            event.finished_at = finished = self.clock()
-            event.succeeded = len(result.succeeded)
-            event.failed = len(result.failed)
-            event.skipped = len(result.skipped)
-            kind, via, requested_by, started = event.kind, event.via, event.requested_by, event.at
-        self.telemetry.retry_event(
-            result,
-            kind=kind,
-            via=via,
-            requested_by=requested_by,
-            started=started,
-            finished=finished,
-        )
-        return result
 
     # -- by hand ----------------------------------------------------------------------------
 
