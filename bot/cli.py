@@ -289,6 +289,12 @@ def retry(source_ids: tuple[str, ...], retry_all: bool, as_json: bool) -> None:
             result = eng.retry_selected(
                 list(source_ids), requested_by=who(), via="cli", progress=progress
             )
+        outage = eng.outage()
+    if outage is not None:
+        from bot.render import outage_line
+
+        # On stderr, so that --json output stays one document.
+        click.echo(f"warning: {outage_line(outage)}", err=True)
     finish_retry(result, as_json, f"Retry event {result.retry_event_id}")
 
 

@@ -790,3 +790,23 @@ def test_help_works_for_every_command(cli: Cli, command: list[str]) -> None:
 def test_demo_runs_offline_and_books_no_key_twice(cli: Cli) -> None:
     ran = cli("demo").expect(0)
     assert re.search(r"keys booked twice: 0\b", ran.out), ran.out[-2000:]
+
+
+def test_an_outage_is_shown_by_sync_and_status_and_warned_on_a_manual_retry(
+    cli: Cli, gateway: Gateway
+) -> None:
+    rows = [record(f"RMB-{n:04d}") for n in range(1, 7)]
+    result = arrange(cli, rows, {"kind": "auth"}, batch_size=1)
+    assert result.outage is not None  # an auth failure pauses automatic sends at once
+
+    paused = cli("sync", "--json").expect(0).json()
+    assert paused["outage"]["reason"].startswith("credentials refused")
+    assert paused["initial"]["succeeded"] == [] and paused["initial"]["failed"] == []
+    status = cli("status").expect(0)
+    assert "gateway: DOWN since" in status.out and "credentials refused" in status.out
+    assert cli("status", "--json").expect(0).json()["outage"]["probes"] == 0
+
+    gateway.fix(kind="auth")
+    retried = cli("retry", "RMB-0002", "--json").expect(0)
+    assert ids(retried.json()["succeeded"]) == ["RMB-0002"]  # manual retries still send
+    assert retried.err.startswith("warning: gateway: DOWN since")
