@@ -1,0 +1,1 @@
+"""Reliability: crashes, races, gateway faults, hostile input, Slack outages, bad data."""
