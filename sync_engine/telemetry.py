@@ -65,7 +65,9 @@ class Telemetry:
     ) -> None:
         """Count each attempt, and log one line for each."""
         detailed = log.isEnabledFor(logging.INFO)
-        for item, result in zip(claimed, results, strict=True):
+        by_key = {r.idempotency_key: r for r in results}  # a batch answers in any order
+        for item in claimed:
+            result = by_key[item.record.idempotency_key]
             error_class = result.error_class or "none"
             self.attempts.labels(result.outcome, error_class, trigger).inc()
             if detailed:
