@@ -13,6 +13,10 @@ from collections.abc import Callable
 
 WINDOW_SECONDS = 60.0
 MARGIN = 0.01
+# The longest the whole client holds back after one 429: a Retry-After of an hour (a daily
+# limit) must not leave a person's manual retry, a lookup or a probe waiting silently for it.
+# The records refused still wait their full Retry-After (it is the floor of their next retry).
+MAX_PAUSE_SECONDS = 60.0
 
 
 class RateLimiter:
@@ -51,9 +55,9 @@ class RateLimiter:
                 wait = self._paused_until - self._clock()
 
     def pause(self, seconds: float) -> None:
-        """Hold every request back for `seconds` (the gateway's Retry-After)."""
+        """Hold every request back for `seconds` (the gateway's Retry-After), at most a minute."""
         with self._lock:
-            until = self._clock() + seconds
+            until = self._clock() + min(seconds, MAX_PAUSE_SECONDS)
             self._paused_until = max(self._paused_until, until)
             self._next_free = max(self._next_free, until)
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from sync_engine.ratelimit import MARGIN, WINDOW_SECONDS, RateLimiter
+from sync_engine.ratelimit import MARGIN, MAX_PAUSE_SECONDS, WINDOW_SECONDS, RateLimiter
 
 
 class FakeTime:
@@ -110,3 +110,17 @@ def test_a_reservation_belongs_to_its_thread():
     assert time.now == pytest.approx(1.0 * (1 + MARGIN))
     limiter.acquire()
     assert time.now == pytest.approx(1.0 * (1 + MARGIN))
+
+
+def test_a_long_retry_after_holds_the_client_back_a_minute_at_most():
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(0, clock=lambda: now[0], sleep=sleep)
+    limiter.pause(86400)  # a daily limit's Retry-After
+    limiter.acquire()
+    assert sum(slept) == MAX_PAUSE_SECONDS == 60
