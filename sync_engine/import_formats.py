@@ -18,6 +18,7 @@ from typing import BinaryIO, NamedTuple
 
 BOM = codecs.BOM_UTF8
 CHUNK_BYTES = 256 * 1024
+MAX_ROW_BYTES = 64 * 1024  # the most one record may hold, in UTF-8 bytes
 REQUIRED_FIELDS = (
     "source_id",
     "kind",

@@ -7,6 +7,7 @@ appears, so this module never holds a whole file: memory is one row plus a read 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -16,23 +17,43 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import String
+
+from storage.models import Record
 from sync_engine.contract import KINDS, Posting, parse_time
 from sync_engine.import_formats import (
     BOM,
+    MAX_ROW_BYTES,
     READERS,
     REQUIRED_FIELDS,
     FormatProblem,
     ImportFormatError,
 )
-from sync_engine.money import PLAIN_DECIMAL, MoneyError, minor_unit, parse_amount
+from sync_engine.money import PLAIN_DECIMAL, MoneyError, largest_amount, minor_unit, parse_amount
 from sync_engine.seen_ids import SeenIds
 
 __all__ = ["ImportFormatError", "ImportProblem", "ImportRow", "detect_format", "read_records"]
 
-MAX_SOURCE_ID = 128
 REQUIRED_TEXT = ("source_id", "kind", "payee_id", "payee_name", "description")
 OPTIONAL_TEXT = ("approved_by", "account_code", "memo")
 FIELDS = (*REQUIRED_FIELDS, *OPTIONAL_TEXT)  # the order problems are reported in
+# NUL (which PostgreSQL refuses) and lone UTF-16 surrogates (a JSON "\ud800" escape, not a
+# character: no driver can encode it) cannot be stored.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _column_lengths() -> dict[str, int]:
+    # A longer value would fail on PostgreSQL, or worse be cut to fit by the bulk insert's cast.
+    lengths = {}
+    for name in ("source_id", "payee_id", "payee_name", "approved_by", "account_code"):
+        column_type = Record.__table__.c[name].type
+        assert isinstance(column_type, String) and column_type.length
+        lengths[name] = column_type.length
+    return lengths
+
+
+MAX_LENGTHS = _column_lengths()  # characters, from the records table's columns
+_SHORTEST_LIMIT = min(MAX_LENGTHS.values())
 _EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
 
@@ -68,7 +89,7 @@ def detect_format(path: Path | str) -> str:
 
 
 def read_records(
-    path: Path | str, max_row_bytes: int = 65536
+    path: Path | str, max_row_bytes: int = MAX_ROW_BYTES
 ) -> Iterator[ImportRow | ImportProblem]:
     """Stream the file's rows, each validated; every problem is yielded, not only the first."""
     if max_row_bytes < 1:
@@ -132,7 +153,13 @@ def _plain_posting(record: object, line: int, seen: SeenIds) -> Posting | None:
     except (KeyError, AttributeError, ValueError, InvalidOperation):
         return None
     plain = source_id and payee_id and payee_name and description and kind in KINDS
-    if not plain or amount is None or len(source_id) > MAX_SOURCE_ID:
+    if not plain or amount is None:
+        return None
+    # A value near a column's limit, or an unstorable character: `_check_record` judges it.
+    limited = (source_id, payee_id, payee_name, approved_by or "", account_code or "")
+    if max(map(len, limited)) > _SHORTEST_LIMIT:
+        return None
+    if _UNSTORABLE.search("".join((*limited, description, memo or ""))):
         return None
     if seen.first_line(source_id, line) != line:
         return None
@@ -168,7 +195,7 @@ def _plain_amount(text: str, places: int) -> Decimal | None:
     if point >= 0 and len(text) - point - 1 > places:
         return None
     value = Decimal(text)
-    if value <= 0:
+    if value <= 0 or value > largest_amount(places):
         return None
     return value.quantize(_quantum(places))
 
@@ -186,9 +213,8 @@ def _check_record(record: object, line: int, seen: SeenIds) -> list[ImportRow | 
         values[name], error = _text(name, fields.get(name), required=name in REQUIRED_TEXT)
         if error:
             errors[name] = error
-    for name, check in (("source_id", _source_id_error), ("kind", _kind_error)):
-        if (value := values[name]) is not None and (error := check(value)):
-            errors[name] = error
+    if (kind := values["kind"]) is not None and (error := _kind_error(kind)):
+        errors["kind"] = error
     currency, errors["currency"] = _currency(fields.get("currency"))
     amount, errors["amount"] = _amount(fields.get("amount"), currency)
     approved_at, errors["approved_at"] = _approved_at(fields.get("approved_at"))
@@ -253,13 +279,15 @@ def _text(name: str, value: object, required: bool) -> tuple[str | None, str | N
         return None, f"{name} is required" if required else None
     if not isinstance(value, str):
         return None, f"{name} must be text in quotes, not {_kind_of(value)}"
-    return value.strip(), None
-
-
-def _source_id_error(source_id: str) -> str | None:
-    if len(source_id) > MAX_SOURCE_ID:
-        return f"source_id is {len(source_id)} characters long; the most allowed is {MAX_SOURCE_ID}"
-    return None
+    text = value.strip()
+    if bad := _UNSTORABLE.search(text):
+        code = ord(bad.group())
+        what = "a NUL character" if code == 0 else "half of a UTF-16 surrogate pair"
+        return None, f"{name} holds U+{code:04X}, {what}, which cannot be stored"
+    most = MAX_LENGTHS.get(name)
+    if most is not None and len(text) > most:
+        return None, f"{name} is {len(text)} characters long; the most allowed is {most}"
+    return text, None
 
 
 def _duplicate_error(source_id: str | None, line: int, seen: SeenIds) -> str | None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from iso4217 import Currency
 
 # digits, optionally a point and more digits: no sign, exponent, separator or bare point
 PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+# Amounts are stored as integer minor units in a BIGINT column (SQLite's INTEGER is as wide).
+MAX_MINOR_UNITS = 2**63 - 1
 
 
 class MoneyError(ValueError):
@@ -44,7 +47,15 @@ def parse_amount(text: object, currency: str) -> Decimal:
         raise MoneyError(f"amount {text!r} has more than {places} decimal places for {currency}")
     if value <= 0:
         raise MoneyError(f"amount {text!r} must be greater than zero")
+    if value > (most := largest_amount(places)):
+        raise MoneyError(f"amount {text!r} is too large to store (the most is {most} {currency})")
     return value
+
+
+@lru_cache(maxsize=8)
+def largest_amount(places: int) -> Decimal:
+    """The largest amount storable with `places` decimal places (92233720368547758.07 for 2)."""
+    return Decimal(MAX_MINOR_UNITS).scaleb(-places)
 
 
 def to_minor(amount: Decimal, currency: str) -> int:
