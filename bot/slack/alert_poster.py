@@ -2,9 +2,10 @@
 
 A new burst of failures is posted with `chat.postMessage`; more failures within its minute
 update the same message with `chat.update` at the `ts` the database keeps. Slack being slow or
-down (429 or 5xx after the client's own retries, or no connection) leaves the outbox rows for
-the next flush; Slack refusing the message for good (the bot is not in the channel, the channel
-is gone) drops it with a log line, so one bad alert never blocks the ones after it.
+down (429 or 5xx after the client's own retries, `ok: false` with an error Slack calls passing,
+or no connection) leaves the outbox rows for the next flush; Slack refusing the message for
+good (the bot is not in the channel, the channel is gone, the token is revoked) drops it with a
+log line, so one bad alert never blocks the ones after it.
 """
 
 from __future__ import annotations
@@ -33,11 +34,18 @@ class SlackUnavailable(Exception):
     """Slack could not take the message now; the outbox keeps it for the next flush."""
 
 
+# What Slack answers `ok: false` with (HTTP 200) when the fault is its own and passing: "try
+# again later". (`internal_error` may come after the message was in fact posted: posting the
+# alert twice is better than losing it.)
+TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "service_unavailable"})
+
+
 def _transient(exc: SlackClientError) -> bool:
     """Whether Slack may take the message later (rate limited, its own error, no connection)."""
     if not isinstance(exc, SlackApiError):
         return True
-    return exc.response.status_code == 429 or exc.response.status_code >= 500
+    status = exc.response.status_code
+    return status == 429 or status >= 500 or exc.response.get("error") in TRANSIENT_ERRORS
 
 
 class AlertPoster:

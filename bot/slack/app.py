@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -16,7 +18,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.slack.alert_poster import AlertPoster
 from bot.slack.auth import Authorizer
-from bot.slack.messenger import Messenger
+from bot.slack.errors import reporting
+from bot.slack.messenger import Messenger, Respond
 from bot.slack.retries import Retrier
 from bot.slack.screens import Screens
 from bot.slack.settings import SlackSettings
@@ -26,6 +29,10 @@ log = logging.getLogger(__name__)
 
 # Bolt's own default pool size; owned here so that shutting down waits for running listeners.
 LISTENER_WORKERS = 5
+# Listeners only acknowledge on Bolt's threads and leave their work (and its Slack calls) to
+# these: a Slack call may wait here, out a 429's Retry-After or the client's retries, without
+# keeping Bolt from acknowledging the next requests within Slack's 3 seconds.
+ANSWER_WORKERS = 8
 RATE_LIMIT_RETRIES = 3
 SERVER_ERROR_RETRIES = 2
 
@@ -56,8 +63,12 @@ class SlackBot:
     listener_executor: ThreadPoolExecutor
     retrier: Retrier = field(init=False)
     alert_poster: AlertPoster | None = field(init=False)
+    answer_executor: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
+        self.answer_executor = ThreadPoolExecutor(
+            ANSWER_WORKERS, thread_name_prefix="syncbot-slack-answer"
+        )
         self.retrier = Retrier(
             self.engine, self.messenger, self.screens, self.engine.background, self.publish_home
         )
@@ -76,9 +87,21 @@ class SlackBot:
             user, self.screens.home(admin=self.is_admin(user), list_link=list_link)
         )
 
+    def after_ack(
+        self, body: dict[str, Any], respond: Respond | None, work: Callable[[], None]
+    ) -> None:
+        """Run a listener's work on the answer threads; any error is told to whoever asked."""
+
+        def run() -> None:
+            with reporting(self, body, respond):
+                work()
+
+        self.answer_executor.submit(run)
+
     def close(self) -> None:
-        """Let running listeners and then running retries finish; stop both pools."""
+        """Let running listeners, then their answers, then running retries finish."""
         self.listener_executor.shutdown(wait=True)
+        self.answer_executor.shutdown(wait=True)
         self.retrier.wait()
 
 

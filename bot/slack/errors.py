@@ -1,9 +1,10 @@
 """The one error handler: the engine's refusals become a message, anything else an error id.
 
-Listeners run their work inside `reporting(...)`, which hands any error to the same handler
-the app registers with `@app.error`. They do not let errors escape to Bolt because Bolt 1.30,
-when a listener raises after `ack()`, sets the acknowledgement back to empty; if that happens
-within Bolt's 10 ms poll for it, Slack is answered 404 "unhandled request" after 3 seconds.
+Listeners run their work inside `reporting(...)` (through `SlackBot.after_ack`), which hands
+any error to the same handler the app registers with `@app.error`. They do not let errors
+escape to Bolt because Bolt 1.30, when a listener raises after `ack()`, sets the
+acknowledgement back to empty; if that happens within Bolt's 10 ms poll for it, Slack is
+answered 404 "unhandled request" after 3 seconds.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 KINDS = ("reimbursement", "honorarium")
 ERROR_CLASSES = ("transient", "needs_attention", "auth")
+# Record ids and page numbers fit a signed 64-bit column; a bigger cursor is no list's.
+MAX_NUMBER = 2**63 - 1
 
 
 class BadListState(ValueError):
@@ -32,12 +34,15 @@ class ListState:
         return json.dumps({k: v for k, v in data.items() if v is not None}, separators=(",", ":"))
 
     @classmethod
-    def decode(cls, value: str | None) -> ListState:
+    def decode(cls, value: object) -> ListState:
         """The state in a button value; anything else is a BadListState."""
+        if not isinstance(value, str):
+            raise BadListState(f"not a list state: {value!r}")
         try:
-            data = json.loads(value or "")
-        except json.JSONDecodeError as exc:
-            raise BadListState(f"not a list state: {value!r}") from exc
+            data = json.loads(value)
+        except (ValueError, RecursionError) as exc:
+            # Not JSON, JSON nested too deep, or an integer of more digits than Python reads.
+            raise BadListState(f"not a list state: {value[:100]!r}") from exc
         if not isinstance(data, dict):
             raise BadListState(f"not a list state: {value!r}")
         state = cls(data.get("k"), data.get("c"), data.get("a"), data.get("p", 1))
@@ -50,9 +55,11 @@ class ListState:
             raise BadListState(f"unknown kind {self.kind!r}")
         if self.error_class is not None and self.error_class not in ERROR_CLASSES:
             raise BadListState(f"unknown error class {self.error_class!r}")
-        if self.after is not None and (type(self.after) is not int or self.after < 0):
+        if self.after is not None and (
+            type(self.after) is not int or not 0 <= self.after <= MAX_NUMBER
+        ):
             raise BadListState(f"bad cursor {self.after!r}")
-        if type(self.page) is not int or self.page < 1:
+        if type(self.page) is not int or not 1 <= self.page <= MAX_NUMBER:
             raise BadListState(f"bad page {self.page!r}")
 
     def first_page(self) -> ListState:

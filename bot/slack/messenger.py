@@ -92,7 +92,12 @@ class Messenger:
         try:
             self.client.chat_postEphemeral(channel=channel, user=user, text=text)
         except SlackApiError as exc:
-            if exc.response.get("error") not in NOT_MEMBER or respond is None:
+            # Bolt's `respond` refuses to run when the request held no response_url.
+            if exc.response.get("error") not in NOT_MEMBER or respond is None or _no_url(respond):
                 raise
             # response_url works in any channel the command was typed in, member or not.
             respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def _no_url(respond: Respond) -> bool:
+    return getattr(respond, "response_url", "") is None

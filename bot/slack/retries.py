@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import Block
 from bot.slack.blocks import block_id, context, new_nonce, outage_words
 from bot.slack.ids import Ids
 from bot.slack.list_state import ListState
-from bot.slack.messenger import Messenger
+from bot.slack.messenger import Messenger, NotInChannel
 from bot.slack.retry_reply import (
     DETAIL_LIMIT,
     progress_reply,
@@ -109,7 +109,7 @@ class ThreadReply:
                 self.ts = self.messenger.post(o.channel, text, blocks, thread_ts=o.thread_ts).ts
             else:
                 self.messenger.update(o.channel, self.ts, text, blocks)
-        except SlackClientError:
+        except (SlackClientError, NotInChannel):
             log.exception("could not post a retry reply in %s/%s", o.channel, o.thread_ts)
 
 

@@ -1,8 +1,9 @@
 """Serving the bot: HTTP on a threaded production WSGI server (waitress), or Socket Mode.
 
-HTTP mode answers `POST /slack/events` through Bolt (which verifies Slack's signature and
-refuses requests older than five minutes), `GET /healthz` for load balancers (the database's
-and the gateway's state) and `GET /metrics` for Prometheus.
+HTTP mode answers `POST /slack/events` through Bolt, `GET /healthz` for load balancers (the
+database's and the gateway's state) and `GET /metrics` for Prometheus. Slack's signature is
+checked here before Bolt sees the request (Bolt checks it again): Bolt parses the body before
+its own check, and answers 500 for a body it cannot parse or a timestamp that is not a number.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt import App
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.request import BoltRequest
+from slack_sdk.signature import SignatureVerifier
 
+from bot.slack.shapes import malformed
 from sync_engine.contract import format_time
 
 if TYPE_CHECKING:
@@ -32,6 +37,7 @@ METRICS_PATH = "/metrics"
 # Enough threads that slow clients never hold up Slack's requests; listeners themselves run on
 # Bolt's pool and acknowledge as soon as they call ack().
 HTTP_THREADS = 16
+JSON = "application/json"
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -39,7 +45,7 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 def wsgi_app(bot: SlackBot) -> WsgiApp:
     """The WSGI application: Slack's requests to Bolt, health, metrics, 404 for the rest."""
-    slack = SlackRequestHandler(bot.app, path=EVENTS_PATH)
+    slack = SlackEvents(bot.app, bot.settings.signing_secret)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Route one request."""
@@ -54,11 +60,65 @@ def wsgi_app(bot: SlackBot) -> WsgiApp:
             start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
             return [generate_latest(bot.engine.telemetry.registry)]
         if path == EVENTS_PATH and method == "POST":
-            return slack(environ, start_response)  # type: ignore[arg-type]
+            return slack(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
         return [b"Not Found"]
 
     return application
+
+
+class SlackEvents:
+    """POST /slack/events: 401 unless Slack signed it within 5 minutes, 400 for a body that is
+    not shaped as Slack sends it, else Bolt's answer. Never a 500 for what a client sent."""
+
+    def __init__(self, app: App, signing_secret: str) -> None:
+        self.app = app
+        self.verifier = SignatureVerifier(signing_secret)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Check the signature, then the body, then hand the request to Bolt."""
+        try:
+            raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        except ValueError:
+            raw = None
+        headers = {
+            key[5:].lower().replace("_", "-"): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        headers["content-type"] = environ.get("CONTENT_TYPE") or ""
+        if raw is None or not self._signed(raw, headers):
+            answer = WsgiHttpResponse(401, {"content-type": [JSON]}, '{"error": "invalid request"}')
+        else:
+            answer = self._dispatch(raw, headers, environ.get("QUERY_STRING") or "")
+        start_response(answer.status, answer.get_headers())
+        return answer.get_body()
+
+    def _signed(self, raw: bytes, headers: dict[str, str]) -> bool:
+        try:
+            return self.verifier.is_valid(
+                raw, headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature")
+            )
+        except (ValueError, TypeError):
+            # A timestamp that is not a number, or a signature that is not ASCII.
+            return False
+
+    def _dispatch(self, raw: bytes, headers: dict[str, str], query: str) -> WsgiHttpResponse:
+        try:
+            request = BoltRequest(body=raw.decode(), query=query, headers={**headers})
+            problem = malformed(request.body)
+        except (ValueError, TypeError, AttributeError, LookupError, RecursionError) as exc:
+            # Bad UTF-8 or JSON, JSON nested too deep, or JSON that is not an object.
+            problem = f"unreadable body ({type(exc).__name__})"
+        if problem is not None:
+            return _bad_request(problem)
+        response = self.app.dispatch(request)
+        return WsgiHttpResponse(response.status, response.headers, response.body)
+
+
+def _bad_request(problem: str) -> WsgiHttpResponse:
+    log.warning("a signed Slack request was refused (400): %s", problem)
+    return WsgiHttpResponse(400, {"content-type": [JSON]}, '{"error": "bad request"}')
 
 
 def health(bot: SlackBot) -> tuple[str, dict[str, Any]]:

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from bot.slack.answers import NOTHING_TICKED, REFUSED, STALE_BUTTON, invite_hint
 from bot.slack.blocks import new_nonce
-from bot.slack.errors import reporting
+from bot.slack.command import nameable
 from bot.slack.ids import Ids
 from bot.slack.list_state import BadListState, ListState
 from bot.slack.messenger import NotInChannel, Posted, Respond
 from bot.slack.payload import action_value, channel_of, from_home, message_ts_of, ticked, user_of
 from bot.slack.retries import RetryOrder
 from bot.slack.retry_reply import retry_parent
+from sync_engine.errors import UnknownRecord
 
 if TYPE_CHECKING:
     from bot.slack.app import SlackBot
@@ -78,12 +79,16 @@ def register(bot: SlackBot) -> None:
 
 def _listener(bot: SlackBot, handler: Callable[[Clicked], None]) -> Callable[..., None]:
     def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        """Ack at once, then authorize and run the handler."""
+        """Ack at once, then authorize and run the handler on the answer threads."""
         ack()
-        with reporting(bot, body, respond):
+
+        def work() -> None:
             clicked = Clicked(bot, body, respond)
-            if clicked.allowed():
+            # Slack always says who clicked; without a user there is no one to answer.
+            if clicked.user and clicked.allowed():
                 handler(clicked)
+
+        bot.after_ack(body, respond, work)
 
     return listener
 
@@ -121,6 +126,8 @@ def retry_selected(clicked: Clicked) -> None:
     if not source_ids:
         clicked.tell(NOTHING_TICKED)
         return
+    if unknown := [s for s in source_ids if not nameable(s)]:
+        raise UnknownRecord(unknown)  # forged ticks: told to the clicker like any unknown id
     order = RetryOrder(
         clicked.user, clicked.channel, clicked.message_ts, source_ids, len(source_ids), state
     )

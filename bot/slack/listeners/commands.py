@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -14,17 +15,19 @@ from bot.slack.answers import (
     status_text,
 )
 from bot.slack.blocks import new_nonce
-from bot.slack.command import USAGE, Command, CommandError, parse
-from bot.slack.errors import reporting
+from bot.slack.command import USAGE, Command, CommandError, nameable, parse
 from bot.slack.ids import COMMAND
 from bot.slack.list_state import ListState
 from bot.slack.messenger import NotInChannel, Respond
+from bot.slack.payload import channel_of, user_of
 from bot.slack.retries import RetryOrder
 from bot.slack.retry_reply import retry_parent
 from sync_engine.errors import UnknownRecord
 
 if TYPE_CHECKING:
     from bot.slack.app import SlackBot
+
+log = logging.getLogger(__name__)
 
 RETRYABLE = ("failed", "pending")
 WHY_NOT = {
@@ -39,7 +42,7 @@ class Asked:
 
     def __init__(self, bot: SlackBot, body: dict[str, Any], respond: Respond) -> None:
         self.bot, self.respond = bot, respond
-        self.user, self.channel = str(body["user_id"]), str(body["channel_id"])
+        self.user, self.channel = user_of(body), channel_of(body) or ""
 
     def tell(self, text: str) -> None:
         """An ephemeral answer to the person who typed the command."""
@@ -51,10 +54,18 @@ def register(bot: SlackBot) -> None:
 
     @bot.app.command(COMMAND)
     def accounting(ack: Callable[..., None], body: dict[str, Any], respond: Respond) -> None:
-        """Ack at once (an empty 200), then answer."""
+        """Ack at once (an empty 200), then answer on the answer threads."""
         ack()
-        with reporting(bot, body, respond):
-            answer(Asked(bot, body, respond), str(body.get("text") or ""))
+
+        def work() -> None:
+            asked = Asked(bot, body, respond)
+            if not asked.user or not asked.channel:
+                # Slack always sends both; without them there is no one to answer, nowhere.
+                log.warning("a %s command without a user or a channel was ignored", COMMAND)
+                return
+            answer(asked, str(body.get("text") or ""))
+
+        bot.after_ack(body, respond, work)
 
 
 def answer(asked: Asked, text: str) -> None:
@@ -86,12 +97,20 @@ def _failed(asked: Asked, command: Command) -> None:
 
 
 def _history(asked: Asked, command: Command) -> None:
-    asked.tell(history_text(asked.bot.engine.history(command.source_ids[0])))
+    asked.tell(history_text(asked.bot.engine.history(known(command.source_ids[0]))))
 
 
 def _resolve(asked: Asked, command: Command) -> None:
-    result = asked.bot.engine.resolve(command.source_ids[0], command.reason, by=asked.user)
+    source_id = known(command.source_ids[0])
+    result = asked.bot.engine.resolve(source_id, command.reason, by=asked.user)
     asked.tell(resolved_text(result, command.reason))
+
+
+def known(source_id: str) -> str:
+    """`source_id`, unless it cannot name a record (then UnknownRecord, as the engine says it)."""
+    if not nameable(source_id):
+        raise UnknownRecord([source_id])
+    return source_id
 
 
 def problems_with(asked: Asked, source_ids: tuple[str, ...]) -> dict[str, str]:
@@ -99,7 +118,7 @@ def problems_with(asked: Asked, source_ids: tuple[str, ...]) -> dict[str, str]:
     problems: dict[str, str] = {}
     for source_id in source_ids:
         try:
-            state = asked.bot.engine.history(source_id).sync_log_state
+            state = asked.bot.engine.history(known(source_id)).sync_log_state
         except UnknownRecord:
             problems[source_id] = "unknown source_id"
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.slack.errors import reporting
+from bot.slack.payload import user_of
 
 if TYPE_CHECKING:
     from bot.slack.app import SlackBot
@@ -17,7 +17,7 @@ def register(bot: SlackBot) -> None:
     def home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
         """Publish the opener's Home tab (Bolt acknowledges events by itself)."""
         # The Messages tab sends this event too; only the Home tab has a dashboard.
-        if event.get("tab", "home") != "home":
+        user = user_of(body)
+        if event.get("tab", "home") != "home" or not user:
             return
-        with reporting(bot, body, None):
-            bot.publish_home(str(event["user"]))
+        bot.after_ack(body, None, lambda: bot.publish_home(user))
