@@ -7,7 +7,6 @@ appears, so this module never holds a whole file: memory is one row plus a read 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from sync_engine.import_formats import (
     ImportFormatError,
 )
 from sync_engine.money import PLAIN_DECIMAL, MoneyError, largest_amount, minor_unit, parse_amount
+from sync_engine.records import UNSTORABLE
 from sync_engine.seen_ids import SeenIds
 
 __all__ = ["ImportFormatError", "ImportProblem", "ImportRow", "detect_format", "read_records"]
@@ -37,9 +37,6 @@ __all__ = ["ImportFormatError", "ImportProblem", "ImportRow", "detect_format", "
 REQUIRED_TEXT = ("source_id", "kind", "payee_id", "payee_name", "description")
 OPTIONAL_TEXT = ("approved_by", "account_code", "memo")
 FIELDS = (*REQUIRED_FIELDS, *OPTIONAL_TEXT)  # the order problems are reported in
-# NUL (which PostgreSQL refuses) and lone UTF-16 surrogates (a JSON "\ud800" escape, not a
-# character: no driver can encode it) cannot be stored.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _column_lengths() -> dict[str, int]:
@@ -159,7 +156,7 @@ def _plain_posting(record: object, line: int, seen: SeenIds) -> Posting | None:
     limited = (source_id, payee_id, payee_name, approved_by or "", account_code or "")
     if max(map(len, limited)) > _SHORTEST_LIMIT:
         return None
-    if _UNSTORABLE.search("".join((*limited, description, memo or ""))):
+    if UNSTORABLE.search("".join((*limited, description, memo or ""))):
         return None
     if seen.first_line(source_id, line) != line:
         return None
@@ -280,7 +277,7 @@ def _text(name: str, value: object, required: bool) -> tuple[str | None, str | N
     if not isinstance(value, str):
         return None, f"{name} must be text in quotes, not {_kind_of(value)}"
     text = value.strip()
-    if bad := _UNSTORABLE.search(text):
+    if bad := UNSTORABLE.search(text):
         code = ord(bad.group())
         what = "a NUL character" if code == 0 else "half of a UTF-16 surrogate pair"
         return None, f"{name} holds U+{code:04X}, {what}, which cannot be stored"

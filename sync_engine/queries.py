@@ -24,6 +24,7 @@ from sync_engine.money import from_minor
 from sync_engine.outage import current
 from sync_engine.outcomes import retry_count
 from sync_engine.policy import ERROR_CLASSES
+from sync_engine.records import nameable
 from sync_engine.results import (
     AttemptView,
     ChangeView,
@@ -49,6 +50,7 @@ def max_record_id(session: Session, condition: ColumnElement[bool]) -> int | Non
 
 def states_of(session: Session, source_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
     """source_id -> (record id, sync state) for the known ones among `source_ids`."""
+    source_ids = [s for s in source_ids if nameable(s)]
     rows = session.execute(
         select(Record.source_id, Record.id, SyncLogEntry.state)
         .join(SyncLogEntry, SyncLogEntry.record_id == Record.id)
@@ -166,6 +168,8 @@ def _failed_record(
 
 def history(session: Session, source_id: str) -> History:
     """Everything known of one record."""
+    if not nameable(source_id):
+        raise UnknownRecord([source_id])
     row = session.execute(
         select(Record, SyncLogEntry)
         .join(SyncLogEntry, SyncLogEntry.record_id == Record.id)

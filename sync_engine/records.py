@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,10 +21,20 @@ from sync_engine.contract import Posting, format_time
 from sync_engine.money import from_minor, minor_unit, to_minor
 
 T = TypeVar("T")
+# NUL (which PostgreSQL refuses in text) and lone UTF-16 surrogates (a JSON "\ud800" escape:
+# no driver can encode one) cannot be stored, nor looked for.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+MAX_SOURCE_ID = 128  # the records table's source_id column
 # A record's data: what a correction may change.
 DATA_FIELDS = tuple(
     c for c in NEW_RECORD_COLUMNS if c not in ("source_id", "idempotency_key", "imported_at")
 )
+
+
+def nameable(source_id: str) -> bool:
+    """Whether `source_id` could name a record: asking the database about one that cannot
+    (too long, or unstorable characters) would fail instead of finding nothing."""
+    return len(source_id) <= MAX_SOURCE_ID and not UNSTORABLE.search(source_id)
 
 
 def new_idempotency_key() -> str:

@@ -9,11 +9,6 @@ from bot.slack.ids import COMMAND
 from bot.slack.list_state import KINDS
 
 MAX_IDS = 100
-# Longer than the records table's source_id column, or holding NUL (which PostgreSQL refuses)
-# or a lone surrogate (which no database driver can encode): such an id names no record, and
-# asking the database about it fails instead of finding nothing.
-MAX_SOURCE_ID = 128
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 USAGE = f"""*{COMMAND}* subcommands:
 • `{COMMAND} status`: counts by state and error class, last success, the gateway's last answer
@@ -37,11 +32,6 @@ class Command:
     source_ids: tuple[str, ...] = ()
     kind: str | None = None
     reason: str = ""
-
-
-def nameable(source_id: str) -> bool:
-    """Whether `source_id` could be a record's, so that the engine may be asked about it."""
-    return len(source_id) <= MAX_SOURCE_ID and not _UNSTORABLE.search(source_id)
 
 
 def parse(text: str) -> Command:

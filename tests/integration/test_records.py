@@ -292,3 +292,16 @@ def test_sqlite_runs_in_wal_mode(sqlite_url, sim, clock):
         with engine.sessions() as session:
             assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         engine.sessions.kw["bind"].dispose()
+
+
+def test_ids_no_record_can_have_are_unknown_not_a_database_error(make_engine_for, sim):
+    engine = make_engine_for()
+    engine.submit([posting(1)])
+    for bad in ("RMB\x00-1", "RMB-\ud800", "R" * 129):
+        with pytest.raises(UnknownRecord):
+            engine.retry_selected([bad, "RMB-2026-0001"], requested_by="t", via="cli")
+        with pytest.raises(UnknownRecord):
+            engine.history(bad)
+        with pytest.raises(UnknownRecord):
+            engine.resolve(bad, "booked by hand", by="t")
+    assert sim.requests() == []

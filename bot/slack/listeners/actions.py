@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot.slack.answers import NOTHING_TICKED, REFUSED, STALE_BUTTON, invite_hint
 from bot.slack.blocks import new_nonce
-from bot.slack.command import nameable
 from bot.slack.ids import Ids
 from bot.slack.list_state import BadListState, ListState
 from bot.slack.messenger import NotInChannel, Posted, Respond
@@ -15,6 +14,7 @@ from bot.slack.payload import action_value, channel_of, from_home, message_ts_of
 from bot.slack.retries import RetryOrder
 from bot.slack.retry_reply import retry_parent
 from sync_engine.errors import UnknownRecord
+from sync_engine.records import nameable
 
 if TYPE_CHECKING:
     from bot.slack.app import SlackBot

@@ -15,7 +15,7 @@ from bot.slack.answers import (
     status_text,
 )
 from bot.slack.blocks import new_nonce
-from bot.slack.command import USAGE, Command, CommandError, nameable, parse
+from bot.slack.command import USAGE, Command, CommandError, parse
 from bot.slack.ids import COMMAND
 from bot.slack.list_state import ListState
 from bot.slack.messenger import NotInChannel, Respond
@@ -23,6 +23,7 @@ from bot.slack.payload import channel_of, user_of
 from bot.slack.retries import RetryOrder
 from bot.slack.retry_reply import retry_parent
 from sync_engine.errors import UnknownRecord
+from sync_engine.records import nameable
 
 if TYPE_CHECKING:
     from bot.slack.app import SlackBot
