@@ -32,7 +32,7 @@ LISTENER_WORKERS = 5
 # Listeners only acknowledge on Bolt's threads and leave their work (and its Slack calls) to
 # these: a Slack call may wait here, out a 429's Retry-After or the client's retries, without
 # keeping Bolt from acknowledging the next requests within Slack's 3 seconds.
-ANSWER_WORKERS = 8
+ANSWER_WORKERS = 4
 RATE_LIMIT_RETRIES = 3
 SERVER_ERROR_RETRIES = 2
 
