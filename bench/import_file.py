@@ -28,13 +28,13 @@ CURRENCIES = (("USD", 2), ("EUR", 2), ("JPY", 0))
 COLUMNS = FIELDS  # every field an import file may hold, in the reader's order
 
 
-def rows(count: int) -> Iterator[dict[str, str]]:
+def rows(count: int, prefix: str = "IMP") -> Iterator[dict[str, str]]:
     """`count` distinct valid rows, drawn lazily, with every optional field now and then."""
     for n in range(1, count + 1):
         currency, places = CURRENCIES[n % len(CURRENCIES)]
         amount = f"{10 + n % 5000}" + (f".{n % 100:02d}" if places else "")
         row = {
-            "source_id": f"IMP-{n:08d}",
+            "source_id": f"{prefix}-{n:08d}",
             "kind": KINDS[n % 2],
             "payee_id": f"VOL-{n % 700}",
             "payee_name": f"Volunteer {n % 700}",

@@ -10,7 +10,7 @@ came within 60 seconds of its first failure. Once Slack has the message, `posted
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -216,51 +216,41 @@ class Alerts:
 
     def posted_outage(self, draft: OutageDraft, ts: str | None) -> int:
         """Keep the outage message's `ts` (None: dropped) and mark its outbox rows."""
-        now = self.clock()
-        values = {"channel": draft.channel, "ts": ts, "updated_at": now}
-        with self.sessions.begin() as session:
-            if draft.alert_id is None:
-                alert_id = session.execute(
-                    insert(AlertMessage)
-                    .values(
-                        values
-                        | {"kind": OUTAGE, "opened_at": draft.since, "failed": 0, "parked": 0}
-                        | {"shown": "[]"}
-                    )
-                    .returning(AlertMessage.id)
-                ).scalar_one()
-            else:
-                alert_id = draft.alert_id
-                session.execute(
-                    update(AlertMessage).where(AlertMessage.id == alert_id).values(values)
-                )
-            _mark(session, draft.outbox_ids, alert_id, now)
-        return alert_id
+        values = {"channel": draft.channel, "ts": ts}
+        first = {"kind": OUTAGE, "opened_at": draft.since, "failed": 0, "parked": 0, "shown": "[]"}
+        return self._keep(draft.alert_id, values, first, draft.outbox_ids)
 
     def posted(self, draft: AlertDraft, ts: str | None) -> int:
         """Keep the alert's `ts` (None: dropped) and mark its outbox rows; the alert's id."""
-        now = self.clock()
         values = {
             "channel": draft.channel,
             "ts": ts,
-            "updated_at": now,
             "failed": draft.failed,
             "parked": draft.parked,
             "shown": json.dumps([_payload(r) for r in draft.shown]),
         }
+        return self._keep(draft.alert_id, values, {"opened_at": draft.opened_at}, draft.outbox_ids)
+
+    def _keep(
+        self,
+        alert_id: int | None,
+        values: Mapping[str, object],
+        first: Mapping[str, object],
+        outbox_ids: Sequence[int],
+    ) -> int:
+        """Insert the message (with `first` too) or update it; mark its outbox rows posted."""
+        now = self.clock()
+        values = {**values, "updated_at": now}
         with self.sessions.begin() as session:
-            if draft.alert_id is None:
+            if alert_id is None:
                 alert_id = session.execute(
-                    insert(AlertMessage)
-                    .values(values | {"opened_at": draft.opened_at})
-                    .returning(AlertMessage.id)
+                    insert(AlertMessage).values({**values, **first}).returning(AlertMessage.id)
                 ).scalar_one()
             else:
-                alert_id = draft.alert_id
                 session.execute(
                     update(AlertMessage).where(AlertMessage.id == alert_id).values(values)
                 )
-            _mark(session, draft.outbox_ids, alert_id, now)
+            _mark(session, outbox_ids, alert_id, now)
         return alert_id
 
 

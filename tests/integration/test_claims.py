@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
@@ -99,55 +98,6 @@ def test_two_admins_overlapping_selections_send_each_record_once(make_engine_for
     assert set(skipped) <= {f"RMB-2026-{i:04d}" for i in range(11, 31)}
     assert len(succeeded) + len(skipped) == 60
     assert states(engines[0]) == Counter({"succeeded": 40})
-
-
-WORKER = textwrap.dedent(
-    """
-    import json, sys
-    from sync_engine.engine import SyncEngine
-    from sync_engine.settings import Settings
-    url, gateway, token = sys.argv[1:4]
-    settings = Settings(database_url=url, gateway_url=gateway, gateway_token=token,
-                        concurrency=2, batch_size=10)
-    go = sys.argv[4]
-    import time, os
-    while not os.path.exists(go):
-        time.sleep(0.005)
-    with SyncEngine(settings) as engine:
-        result = engine.retry_all(requested_by="proc", via="cli")
-    print(json.dumps({"succeeded": [s.source_id for s in result.succeeded],
-                      "skipped": [s.source_id for s in result.skipped],
-                      "failed": [f.source_id for f in result.failed]}))
-    """
-)
-
-
-def test_two_processes_retry_all_at_once(make_engine_for, sim, database_url, tmp_path):
-    engine = make_engine_for()
-    fail_all(engine, sim, 200)
-    sim.config.latency_seconds = 0.02
-    before = posted_keys(sim)
-    go = tmp_path / "go"
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, database_url, sim.url, TOKEN, str(go)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    go.touch()
-    outputs = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
-    assert all(p.returncode == 0 for p in procs)
-
-    sent = posted_keys(sim) - before
-    assert len(sent) == 200 and set(sent.values()) == {1}
-    succeeded = outputs[0]["succeeded"] + outputs[1]["succeeded"]
-    assert len(succeeded) == len(set(succeeded)) == 200
-    assert all(sim.booking_count(k) == 1 for k in sim.bookings())
-    assert states(engine) == Counter({"succeeded": 200})
-    with engine.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Attempt)) == 400
 
 
 class Crash(Exception):

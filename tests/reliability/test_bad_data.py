@@ -24,7 +24,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bench.import_file import rows as valid_rows
 from storage.models import Record, RecordChange, SyncLogEntry
 from sync_engine import file_import
 from sync_engine.engine import SyncEngine
@@ -703,28 +704,6 @@ CHILD = textwrap.dedent(
 )
 
 
-def _valid_rows(prefix: str) -> Iterator[Row]:
-    currencies = (("USD", 2), ("EUR", 2), ("JPY", 0), ("KWD", 3))
-    n = 0
-    while True:
-        n += 1
-        currency, places = currencies[n % 4]
-        cents = f".{n % 10**places:0{places}d}" if places else ""
-        yield {
-            "source_id": f"{prefix}-{n:08d}",
-            "kind": ("reimbursement", "honorarium")[n % 2],
-            "payee_id": f"VOL-{n % 700}",
-            "payee_name": f"Volunteer {n % 700}",
-            "amount": f"{1 + n % 5000}{cents}",
-            "currency": currency,
-            "description": f"Food bank drive, shift {n}",
-            "approved_at": f"2026-11-{1 + n % 28:02d}T15:04:05Z",
-            "approved_by": "Finance lead" if n % 3 else "",
-            "account_code": f"6{n % 90:03d}" if n % 4 else "",
-            "memo": "" if n % 5 else "mileage and parking",
-        }
-
-
 def write_big(path: Path, megabytes: int) -> int:
     """A valid file of about `megabytes` MB in the suffix's format; how many rows it holds."""
     fmt, target, rows = path.suffix[1:], megabytes * 1_000_000, 0
@@ -733,7 +712,7 @@ def write_big(path: Path, megabytes: int) -> int:
         if fmt == "csv":
             writer.writeheader()
         out.write("[\n" if fmt == "json" else "")
-        for record in _valid_rows(path.stem.upper()):
+        for record in valid_rows(10**9, prefix=path.stem.upper()):  # drawn lazily
             if fmt == "csv":
                 writer.writerow(record)
             else:

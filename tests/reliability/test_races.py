@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 import threading
 from collections import Counter
 
@@ -17,11 +18,31 @@ from bot.slack.ids import Ids
 from storage.models import Attempt, RetryEventItem
 from sync_engine.gateway_sim import Fault
 from tests.conftest import TOKEN, posting
-from tests.integration.test_claims import WORKER
 from tests.scenario.conftest import ADMIN, ADMIN2
 from tests.scenario.test_slack_acceptance import open_list
 
 WAVE = 1000
+
+# One process's Retry All, started when the file named by its last argument appears.
+WORKER = textwrap.dedent(
+    """
+    import json, sys
+    from sync_engine.engine import SyncEngine
+    from sync_engine.settings import Settings
+    url, gateway, token = sys.argv[1:4]
+    settings = Settings(database_url=url, gateway_url=gateway, gateway_token=token,
+                        concurrency=2, batch_size=10)
+    go = sys.argv[4]
+    import time, os
+    while not os.path.exists(go):
+        time.sleep(0.005)
+    with SyncEngine(settings) as engine:
+        result = engine.retry_all(requested_by="proc", via="cli")
+    print(json.dumps({"succeeded": [s.source_id for s in result.succeeded],
+                      "skipped": [s.source_id for s in result.skipped],
+                      "failed": [f.source_id for f in result.failed]}))
+    """
+)
 
 
 def fail_all(engine, sim, n: int) -> None:

@@ -15,37 +15,17 @@ import pytest
 from bot.slack.ids import Ids
 from sync_engine.engine import SyncEngine
 from sync_engine.gateway_sim import Fault
-from tests.conftest import TOKEN, posting, settings_for
-from tests.scenario.conftest import ADMIN, ALERTS, BOT_TOKEN, CHANNEL, SECRET
+from tests.conftest import posting, settings_for
+from tests.scenario.conftest import ADMIN, ALERTS, CHANNEL, SECRET
 from tests.scenario.harness import Harness
-from tests.scenario.test_serve import SYNCBOT, environment, free_port, wait_healthy
+from tests.scenario.test_serve import start_serve, wait_healthy
 
 RECORDS = 500
 
 
 def replica(name: str, pg_url: str, sim, slack, tmp_path: Path) -> tuple[subprocess.Popen, str]:
     """One `syncbot serve` in HTTP mode with a fast scheduler; its process and its URL."""
-    port = free_port()
-    env = environment(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=slack.url,
-        SYNCBOT_HTTP_HOST="127.0.0.1",
-        SYNCBOT_HTTP_PORT=str(port),
-        SYNCBOT_ADMIN_USERS=ADMIN,
-        SYNCBOT_ALERT_CHANNEL=ALERTS,
-        SYNCBOT_ALERT_INTERVAL_SECONDS="0.5",
-        SYNCBOT_SCHEDULER_INTERVAL_SECONDS="0.5",
-        SYNCBOT_DATABASE_URL=pg_url,
-        ACCOUNTING_GATEWAY_URL=sim.url,
-        ACCOUNTING_GATEWAY_TOKEN=TOKEN,
-    )
-    log = tmp_path / f"{name}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(SYNCBOT), "serve"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    return proc, f"http://127.0.0.1:{port}"
+    return start_serve(tmp_path / f"{name}.log", pg_url, sim, slack, scheduler_interval="0.5")
 
 
 def attempted(log: Path) -> list[str]:

@@ -61,9 +61,11 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     pytest.fail(f"syncbot serve never became healthy:\n{log.read_text()}")
 
 
-@pytest.fixture
-def served(database_url, sim, slack, engine, tmp_path) -> Iterator[Harness]:
-    """`syncbot serve` on a free port, against the stand-in, the simulator and the test's DB."""
+def start_serve(
+    log: Path, database_url: str, sim, slack, *, scheduler_interval: str = "3600"
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`syncbot serve` in HTTP mode on a free port, against the stand-in, the simulator and
+    `database_url`, logging to `log`; its process and its URL."""
     port = free_port()
     env = environment(
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -74,17 +76,23 @@ def served(database_url, sim, slack, engine, tmp_path) -> Iterator[Harness]:
         SYNCBOT_ADMIN_USERS=ADMIN,
         SYNCBOT_ALERT_CHANNEL=ALERTS,
         SYNCBOT_ALERT_INTERVAL_SECONDS="0.5",
-        SYNCBOT_SCHEDULER_INTERVAL_SECONDS="3600",
+        SYNCBOT_SCHEDULER_INTERVAL_SECONDS=scheduler_interval,
         SYNCBOT_DATABASE_URL=database_url,
         ACCOUNTING_GATEWAY_URL=sim.url,
         ACCOUNTING_GATEWAY_TOKEN=TOKEN,
     )
-    log = tmp_path / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(SYNCBOT), "serve"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+            [str(SYNCBOT), "serve"], cwd=log.parent, env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    url = f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def served(database_url, sim, slack, engine, tmp_path) -> Iterator[Harness]:
+    """`syncbot serve` on a free port, against the stand-in, the simulator and the test's DB."""
+    log = tmp_path / "serve.log"
+    proc, url = start_serve(log, database_url, sim, slack)
     try:
         wait_healthy(url, proc, log)
         driver = Harness.over_http(url, SECRET, slack, CHANNEL)
