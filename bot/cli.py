@@ -1,14 +1,18 @@
 """The `syncbot` command line: the engine's operations from a terminal, with `--json` for scripts.
 
-Heavy imports happen inside each command, so `syncbot --help` starts quickly.
+Heavy imports happen inside each command, and each command imports only what it uses (a query
+reads the database without the engine's gateway client), so `syncbot --help` starts quickly
+and `syncbot status` answers quickly. What comes from records, the gateway or a person is
+printed as data, never as markup (bot/render.py), and long answers stream.
 """
 
 from __future__ import annotations
 
 import getpass
+import io
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -16,6 +20,8 @@ import click
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
+    from rich.console import RenderableType
+    from sqlalchemy.orm import Session, sessionmaker
 
     from bot.slack.settings import SlackSettings
     from sync_engine.engine import SyncEngine
@@ -24,11 +30,15 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 json_option = click.option("--json", "as_json", is_flag=True, help="Answer in JSON for scripts.")
+FAILED_PAGE = 500  # `syncbot failed` reads the queue this many rows at a time
+WRITE_CHUNK = 1 << 16  # a streamed answer is written in pieces of about this many characters
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print a one-line reason on stderr and exit."""
-    click.echo(f"syncbot: {message}", err=True)
+    from bot.render import visible
+
+    click.echo(f"syncbot: {visible(message)}", err=True)
     sys.exit(code)
 
 
@@ -64,6 +74,30 @@ def load_slack_settings() -> SlackSettings:
 
 
 @contextmanager
+def reader() -> Iterator[sessionmaker[Session]]:
+    """Read-only sessions for a query command, engine errors as for `engine()`.
+
+    A query needs the database alone: the engine's gateway client, sending threads and
+    metrics would cost more to import and set up than the query takes (docs/performance.md).
+    """
+    from storage.db import make_engine, make_read_sessionmaker
+    from storage.migrate import ensure_schema
+    from sync_engine.errors import BadInput, SyncEngineError
+
+    settings = load_settings()
+    db = make_engine(settings.database_url)
+    try:
+        ensure_schema(db)
+        yield make_read_sessionmaker(db)
+    except BadInput as exc:
+        fail(str(exc))
+    except SyncEngineError as exc:
+        fail(str(exc), EXIT_FAILED)
+    finally:
+        db.dispose()
+
+
+@contextmanager
 def engine() -> Iterator[SyncEngine]:
     """The engine for one command; engine errors become one-line messages and exit codes."""
     from sync_engine.engine import SyncEngine
@@ -92,11 +126,37 @@ def emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def show(renderable: Any) -> None:
-    """Print a rich renderable to stdout."""
+def emit_stream(data: Any) -> None:
+    """Write a JSON answer to stdout as it is converted (its `Streamed` arrays item by item)."""
+    from bot.render import json_chunks
+
+    out = sys.stdout
+    pending: list[str] = []
+    size = 0
+    for chunk in json_chunks(data):
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= WRITE_CHUNK:
+            out.write("".join(pending))
+            pending, size = [], 0
+    out.write("".join(pending) + "\n")
+    out.flush()
+
+
+def show(*renderables: RenderableType) -> None:
+    """Print rich renderables to stdout; plain strings are not read as markup either."""
     from rich.console import Console
 
-    Console().print(renderable)
+    console = Console(markup=False, emoji=False, highlight=False)
+    for renderable in renderables:
+        console.print(renderable)
+
+
+def say(text: str, err: bool = False) -> None:
+    """Print one line that may hold record, gateway or personal text, control codes escaped."""
+    from bot.render import visible
+
+    click.echo(visible(text), err=err)
 
 
 @contextmanager
@@ -145,6 +205,11 @@ class OneLineUsageGroup(click.Group):
 def main() -> None:
     """syncbot: get failed accounting syncs back into the ledger."""
     tune_threads()
+    for stream in (sys.stdout, sys.stderr):
+        # A lone surrogate in a gateway's answer is printed as an escape, not a crash (and
+        # stays valid JSON: `\udc80` is JSON's own escape).
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def tune_threads() -> None:
@@ -190,7 +255,7 @@ def import_(file: str, update: bool, as_json: bool) -> None:
                 emit({"imported": 0, "problems": plain(exc.problems)})
             for p in exc.problems:
                 where = f"line {p.line}" + (f", {p.field}" if p.field else "")
-                click.echo(f"  {where}: {p.message}", err=True)
+                say(f"  {where}: {p.message}", err=True)
             fail(f"{file}: {exc}")
     if as_json:
         emit(import_json(result))
@@ -202,17 +267,17 @@ def import_(file: str, update: bool, as_json: bool) -> None:
         ("unchanged", result.unchanged),
     ):
         if names:
-            click.echo(f"{label} ({len(names)}): {', '.join(names[:20])}")
+            say(f"{label} ({len(names)}): {', '.join(names[:20])}")
 
 
 def finish_retry(result: RetryResult, as_json: bool, title: str) -> NoReturn:
     """Print a retry's result and exit 0 if every attempted record succeeded, else 1."""
-    from bot.render import retry_json, retry_table
+    from bot.render import retry_report, retry_stream
 
     if as_json:
-        emit(retry_json(result))
+        emit_stream(retry_stream(result))
     else:
-        show(retry_table(result, title))
+        show(retry_report(result, title))
     sys.exit(EXIT_FAILED if result.failed else EXIT_OK)
 
 
@@ -220,30 +285,32 @@ def finish_retry(result: RetryResult, as_json: bool, title: str) -> NoReturn:
 @json_option
 def sync(as_json: bool) -> None:
     """Send pending records, then retry the failed ones whose backoff is due."""
-    from bot.render import outage_line, plain, retry_json, retry_table
+    from bot.render import held_back_line, outage_line, result_count, retry_report, retry_stream
 
     with engine() as eng, progress_bar("syncing", not as_json) as progress:
         result = eng.sync(requested_by=who(), via="cli", progress=progress)
     failed = result.initial.failed or result.retries.failed
     if as_json:
-        emit(
+        emit_stream(
             {
-                "initial": retry_json(result.initial),
-                "retries": retry_json(result.retries),
-                "recovered_leases": plain(result.recovered_leases),
-                "outage": plain(result.outage),
+                "initial": retry_stream(result.initial),
+                "retries": retry_stream(result.retries),
+                "recovered_leases": result.recovered_leases,
+                "outage": result.outage,
+                "held_back": result.held_back,
             }
         )
     else:
         if result.outage is not None:
-            click.echo(outage_line(result.outage))
-        show(retry_table(result.initial, "First postings"))
+            say(outage_line(result.outage))
+        if result.held_back:
+            say(held_back_line(result.held_back))
+        # While records are held back, an empty table of first postings would say nothing.
+        if result_count(result.initial) or not result.held_back:
+            show(retry_report(result.initial, "First postings"))
         if result.retries.retry_event_id is not None:
-            show(
-                retry_table(
-                    result.retries, f"Automatic retries (event {result.retries.retry_event_id})"
-                )
-            )
+            event = result.retries.retry_event_id
+            show(retry_report(result.retries, f"Automatic retries (event {event})"))
     sys.exit(EXIT_FAILED if failed else EXIT_OK)
 
 
@@ -256,22 +323,32 @@ def sync(as_json: bool) -> None:
 @json_option
 def failed(kind: str | None, error_class: str | None, limit: int | None, as_json: bool) -> None:
     """List the failed queue, oldest first."""
-    from bot.render import failed_json, failed_table
+    from bot.render import Streamed, failed_table
 
-    rows: list[FailedRecord] = []
-    with engine() as eng:
-        cursor = None
-        while limit is None or len(rows) < limit:
-            size = 500 if limit is None else min(500, limit - len(rows))
-            page = eng.list_failed(kind=kind, error_class=error_class, after=cursor, limit=size)
-            rows += page.items
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-    if as_json:
-        emit([failed_json(r) for r in rows])
-    else:
-        show(failed_table(rows))
+    with reader() as reads:
+        rows = failed_rows(reads, kind, error_class, limit)
+        if as_json:
+            emit_stream(Streamed(rows))
+        else:
+            show(failed_table(list(rows)))
+
+
+def failed_rows(
+    reads: sessionmaker[Session], kind: str | None, error_class: str | None, limit: int | None
+) -> Iterable[FailedRecord]:
+    """The failed queue, oldest first, read a page at a time as the caller goes along."""
+    from sync_engine import queries
+
+    cursor, left = None, limit
+    while left is None or left > 0:
+        size = FAILED_PAGE if left is None else min(FAILED_PAGE, left)
+        with reads() as session:
+            page = queries.failed_page(session, kind, error_class, cursor, size)
+        yield from page.items
+        left = None if left is None else left - len(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return
 
 
 @main.command()
@@ -294,7 +371,7 @@ def retry(source_ids: tuple[str, ...], retry_all: bool, as_json: bool) -> None:
         from bot.render import outage_line
 
         # On stderr, so that --json output stays one document.
-        click.echo(f"warning: {outage_line(outage)}", err=True)
+        say(f"warning: {outage_line(outage)}", err=True)
     finish_retry(result, as_json, f"Retry event {result.retry_event_id}")
 
 
@@ -313,9 +390,9 @@ def resolve(source_id: str, reason: str, as_json: bool) -> None:
     if as_json:
         emit(plain(result))
     elif result.state == "succeeded":
-        click.echo(f"{source_id} was already booked as {result.accounting_ref}: marked succeeded")
+        say(f"{source_id} was already booked as {result.accounting_ref}: marked succeeded")
     else:
-        click.echo(f"{source_id} resolved by hand: {reason}")
+        say(f"{source_id} resolved by hand: {reason}")
 
 
 @main.command()
@@ -324,17 +401,18 @@ def resolve(source_id: str, reason: str, as_json: bool) -> None:
 def history(source_id: str, as_json: bool) -> None:
     """Show every attempt, error, retry event and change of SOURCE_ID."""
     from bot.render import history_json, history_table
+    from sync_engine import queries
 
-    with engine() as eng:
-        result = eng.history(source_id)
+    with reader() as reads, reads() as session:
+        result = queries.history(session, source_id)
     if as_json:
         emit(history_json(result))
         return
     show(history_table(result))
     for event in result.retry_events:
-        click.echo(f"retry event {event.id}: {event.kind} by {event.requested_by} via {event.via}")
+        say(f"retry event {event.id}: {event.kind} by {event.requested_by} via {event.via}")
     for change in result.changes:
-        click.echo(f"{change.action} by {change.by}: {change.reason or ''}")
+        say(f"{change.action} by {change.by}: {change.reason or ''}")
 
 
 @main.command()
@@ -342,21 +420,20 @@ def history(source_id: str, as_json: bool) -> None:
 def status(as_json: bool) -> None:
     """Counts by state and error class, last success, the gateway's last answer."""
     from bot.render import outage_line, status_json, when
+    from sync_engine import queries
 
-    with engine() as eng:
-        result = eng.status()
+    with reader() as reads, reads() as session:
+        result = queries.status(session)
     if as_json:
         emit(status_json(result))
         return
-    click.echo("records: " + ", ".join(f"{k} {v}" for k, v in result.by_state.items()))
-    click.echo(
-        "failed by class: " + ", ".join(f"{k} {v}" for k, v in result.by_error_class.items())
-    )
-    click.echo(f"parked: {result.parked}")
-    click.echo(f"last success: {when(result.last_success_at)}")
+    say("records: " + ", ".join(f"{k} {v}" for k, v in result.by_state.items()))
+    say("failed by class: " + ", ".join(f"{k} {v}" for k, v in result.by_error_class.items()))
+    say(f"parked: {result.parked}")
+    say(f"last success: {when(result.last_success_at)}")
     answer = result.last_gateway_answer or "none yet"
-    click.echo(f"gateway's last answer: {answer} at {when(result.last_gateway_answer_at)}")
-    click.echo(outage_line(result.outage))
+    say(f"gateway's last answer: {answer} at {when(result.last_gateway_answer_at)}")
+    say(outage_line(result.outage))
 
 
 @main.command("gateway-sim")

@@ -1,14 +1,23 @@
-"""Engine results as JSON-ready dicts and rich tables, for the command line."""
+"""Engine results as JSON-ready dicts and rich tables, for the command line.
+
+Record and gateway text is data, never markup: every such cell is a rich `Text` (rich reads
+no `[...]` tags or `:emoji:` codes in it), and control characters are shown escaped, so no
+payee name or error can restyle, rewrite or hide what the terminal shows.
+"""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sync_engine.contract import format_time
 from sync_engine.results import (
+    Failed,
     FailedRecord,
     History,
     ImportResult,
@@ -16,6 +25,29 @@ from sync_engine.results import (
     RetryResult,
     Status,
 )
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.table import Table
+    from rich.text import Text
+
+FULL_ROWS = 50  # up to this many results a retry's every row is printed; above, a summary
+FIRST_FAILURES = 20  # the failures a summary shows
+REST_COMMAND = "syncbot failed"  # lists the whole failed queue, with --json for scripts
+# C0 and C1 control characters (and DEL) as visible escapes: a terminal would obey them.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def visible(text: object) -> str:
+    """`text` for a terminal: control characters escaped, so that it can only be read."""
+    return str(text).translate(_CONTROLS)
+
+
+def cell(text: object, style: str = "") -> Text:
+    """A table cell of data: shown as it is, never read as rich markup or emoji codes."""
+    from rich.text import Text
+
+    return Text(visible(text), style=style)
 
 
 def plain(value: Any) -> Any:
@@ -36,16 +68,6 @@ def plain(value: Any) -> Any:
 def failed_json(record: FailedRecord) -> dict[str, Any]:
     """One row of `syncbot failed --json`."""
     return plain(record)  # type: ignore[no-any-return]
-
-
-def retry_json(result: RetryResult) -> dict[str, Any]:
-    """The answer of `syncbot retry --json`."""
-    return {
-        "retry_event_id": result.retry_event_id,
-        "succeeded": plain(result.succeeded),
-        "failed": plain(result.failed),
-        "skipped": plain(result.skipped),
-    }
 
 
 def history_json(history: History) -> dict[str, Any]:
@@ -79,13 +101,56 @@ def outage_line(outage: Outage | None) -> str:
     if outage is None:
         return "gateway: up (no outage)"
     return (
-        f"gateway: DOWN since {when(outage.since)} ({outage.reason}); automatic sends are "
+        f"gateway: DOWN since {when(outage.since)} ({visible(outage.reason)}); automatic sends are "
         f"paused until a probe is answered (next probe {when(outage.next_probe_at)}); "
         "retries by hand still send"
     )
 
 
-def failed_table(records: list[FailedRecord]) -> Any:
+class Streamed:
+    """A JSON array written item by item as `json_chunks` reaches it, never held as a whole."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = items
+
+
+def json_chunks(value: Any, depth: int = 0) -> Iterator[str]:
+    """`value` as JSON text in pieces, as `json.dumps(plain(value), indent=2)` would write it.
+
+    A `Streamed` array's items are converted one at a time, so an answer of 100,000 records
+    never exists as one string or one list of dicts.
+    """
+    pad = "\n" + "  " * (depth + 1)
+    if isinstance(value, dict) and value:
+        opener = "{"
+        for key, item in value.items():
+            yield f"{opener}{pad}{json.dumps(key, ensure_ascii=False)}: "
+            yield from json_chunks(item, depth + 1)
+            opener = ","
+        yield "\n" + "  " * depth + "}"
+    elif isinstance(value, Streamed):
+        opener = "["
+        for item in value.items:
+            yield opener + pad
+            yield from json_chunks(item, depth + 1)
+            opener = ","
+        yield "[]" if opener == "[" else "\n" + "  " * depth + "]"
+    else:
+        text = json.dumps(plain(value), indent=2, ensure_ascii=False)
+        yield text.replace("\n", "\n" + "  " * depth) if depth else text
+
+
+def retry_stream(result: RetryResult) -> dict[str, Any]:
+    """The answer of `syncbot retry --json`, its lists to be streamed by `json_chunks`."""
+    return {
+        "retry_event_id": result.retry_event_id,
+        "succeeded": Streamed(result.succeeded),
+        "failed": Streamed(result.failed),
+        "skipped": Streamed(result.skipped),
+    }
+
+
+def failed_table(records: list[FailedRecord]) -> Table:
     """A rich table of failed records."""
     from rich.table import Table
 
@@ -104,36 +169,100 @@ def failed_table(records: list[FailedRecord]) -> Any:
     for r in records:
         nxt = "parked" if r.parked else when(r.next_attempt_at)
         table.add_row(
-            r.source_id,
-            r.kind,
-            r.payee_name,
-            f"{r.amount} {r.currency}",
-            r.error_class or "-",
-            r.last_error or "-",
-            str(r.retry_count),
-            nxt,
+            cell(r.source_id),
+            cell(r.kind),
+            cell(r.payee_name),
+            cell(f"{r.amount} {r.currency}"),
+            cell(r.error_class or "-"),
+            cell(r.last_error or "-"),
+            cell(r.retry_count),
+            cell(nxt),
         )
     return table
 
 
-def retry_table(result: RetryResult, title: str) -> Any:
+def result_count(result: RetryResult) -> int:
+    """How many rows a retry's result has: records sent, and records skipped."""
+    return len(result.succeeded) + len(result.failed) + len(result.skipped)
+
+
+def retry_report(result: RetryResult, title: str) -> RenderableType:
+    """A retry's result: every row up to `FULL_ROWS` results, a summary above that."""
+    if result_count(result) <= FULL_ROWS:
+        return retry_table(result, title)
+    return retry_summary(result, title)
+
+
+def retry_table(result: RetryResult, title: str) -> Table:
     """A rich table of one retry's results, record by record."""
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=cell(title))
     for name in ("source_id", "result", "detail"):
         table.add_column(name, overflow="fold")
     for s in result.succeeded:
-        table.add_row(s.source_id, "[green]succeeded[/]", s.accounting_ref)
+        table.add_row(cell(s.source_id), cell("succeeded", "green"), cell(s.accounting_ref))
     for f in result.failed:
-        nxt = "parked" if f.parked else f"next automatic retry {when(f.next_attempt_at)}"
-        table.add_row(f.source_id, "[red]failed[/]", f"{f.error} (retry {f.retry_count}; {nxt})")
+        table.add_row(cell(f.source_id), cell("failed", "red"), cell(failure_detail(f)))
     for k in result.skipped:
-        table.add_row(k.source_id, "[yellow]skipped[/]", k.reason)
+        table.add_row(cell(k.source_id), cell("skipped", "yellow"), cell(k.reason))
     return table
 
 
-def history_table(history: History) -> Any:
+def failure_detail(failed: Failed) -> str:
+    """A failed record's error, retry count and what happens next."""
+    nxt = "parked" if failed.parked else f"next automatic retry {when(failed.next_attempt_at)}"
+    return f"{failed.error} (retry {failed.retry_count}; {nxt})"
+
+
+def retry_summary(result: RetryResult, title: str) -> RenderableType:
+    """Counts by outcome and error class, the first failures, and where to see the rest."""
+    from rich.console import Group
+    from rich.table import Table
+
+    failed = result.failed
+    lines: list[RenderableType] = [
+        cell(title, "bold"),
+        cell(
+            f"{result_count(result):,} results: {len(result.succeeded):,} succeeded, "
+            f"{len(failed):,} failed, {len(result.skipped):,} skipped"
+        ),
+    ]
+    if failed:
+        by_class = Counter(f.error_class for f in failed)
+        lines.append(cell("failed by error class: " + counted(by_class)))
+        table = Table(title=cell(f"The first {min(len(failed), FIRST_FAILURES)} failures"))
+        for name in ("source_id", "class", "detail"):
+            table.add_column(name, overflow="fold")
+        for f in failed[:FIRST_FAILURES]:
+            table.add_row(cell(f.source_id), cell(f.error_class, "red"), cell(failure_detail(f)))
+        lines.append(table)
+    if result.skipped:
+        lines.append(cell("skipped: " + counted(Counter(k.reason for k in result.skipped))))
+    if len(failed) > FIRST_FAILURES:
+        lines.append(
+            cell(
+                f"{len(failed) - FIRST_FAILURES:,} more failures: `{REST_COMMAND}` lists every "
+                f"record in the failed queue (`{REST_COMMAND} --error-class CLASS` by class)"
+            )
+        )
+    return Group(*lines)
+
+
+def counted(counts: Counter[str]) -> str:
+    """`a 3, b 1`, the most common first."""
+    return ", ".join(f"{name} {n:,}" for name, n in counts.most_common())
+
+
+def held_back_line(held_back: int) -> str:
+    """What a sync did not send because the gateway is held to be down."""
+    return (
+        f"held back {held_back:,} record(s) until the gateway answers a probe: nothing was sent "
+        "(`syncbot retry --all` sends the failed ones by hand)"
+    )
+
+
+def history_table(history: History) -> Table:
     """A rich table of one record's attempts."""
     from rich.table import Table
 
@@ -142,16 +271,16 @@ def history_table(history: History) -> Any:
         + (f" ({history.accounting_ref})" if history.accounting_ref else "")
         + f", {history.amount} {history.currency} to {history.payee_name}"
     )
-    table = Table(title=title)
+    table = Table(title=cell(title))
     for name in ("at", "trigger", "outcome", "HTTP", "error", "retry event"):
         table.add_column(name, overflow="fold")
     for a in history.attempts:
         table.add_row(
-            when(a.at),
-            a.trigger,
-            a.outcome,
-            str(a.http_status or "-"),
-            a.error or a.accounting_ref or "-",
-            str(a.retry_event_id or "-"),
+            cell(when(a.at)),
+            cell(a.trigger),
+            cell(a.outcome),
+            cell(a.http_status or "-"),
+            cell(a.error or a.accounting_ref or "-"),
+            cell(a.retry_event_id or "-"),
         )
     return table

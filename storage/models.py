@@ -88,7 +88,7 @@ class SyncLogEntry(Base):
     state: Mapped[str] = mapped_column(String(16))  # pending syncing succeeded failed resolved
     retry_event_id: Mapped[int | None] = mapped_column(ForeignKey("retry_events.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    accounting_ref: Mapped[str | None] = mapped_column(String(128))
+    accounting_ref: Mapped[str | None] = mapped_column(Text)
     error_class: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -153,7 +153,7 @@ class Attempt(Base):
     http_status: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     error_class: Mapped[str | None] = mapped_column(String(32))
-    accounting_ref: Mapped[str | None] = mapped_column(String(128))
+    accounting_ref: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str] = mapped_column(String(128))
 
 
@@ -233,3 +233,15 @@ class GatewayStatus(Base):
     outage_reason: Mapped[str | None] = mapped_column(String(256))
     next_probe_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     probes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SeenRequest(Base):
+    """A signed Slack request already served, kept while Slack's window could accept it again.
+
+    Keyed by a hash of its signature, so that every replica on the database refuses a replay.
+    """
+
+    __tablename__ = "seen_requests"
+
+    signature_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

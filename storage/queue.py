@@ -211,8 +211,11 @@ def settle(
 
     Only the holder of the lease may write: a stale worker's answer never overwrites a newer
     state. PostgreSQL takes the chunk as one statement (the rows unnested from one array per
-    column); SQLite, in process, as an executemany.
+    column); SQLite, in process, as an executemany. No rows is no write: an empty
+    executemany would run the statement once with no parameters.
     """
+    if not rows:
+        return
     fixed = {"token": token, "retry_event_id": retry_event_id, "now": now}
     if conn.dialect.name == "postgresql":
         arrays = {f"a_{n}": [row[n] for row in rows] for n in ("record_id", *SETTLED)}

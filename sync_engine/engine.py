@@ -31,10 +31,16 @@ from sync_engine.contract import Posting
 from sync_engine.errors import BadInput, GatewayUnreachable, UnknownRecord
 from sync_engine.file_import import import_file
 from sync_engine.gateway import GatewayClient
-from sync_engine.outage import OutageWatch, current, probe_key
+from sync_engine.outage import (
+    LOOKUP_ANSWERED,
+    PROBE_ANSWERED,
+    OutageWatch,
+    current,
+    probe_key,
+)
 from sync_engine.outcomes import Plan
 from sync_engine.policy import BackoffSettings
-from sync_engine.records import chunked, insert_new, known_source_ids
+from sync_engine.records import chunked, insert_new, known_source_ids, nameable
 from sync_engine.results import (
     FailedPage,
     History,
@@ -180,21 +186,18 @@ class SyncEngine:
         """Send pending records for the first time, then retry the failed ones that are due.
 
         During an outage nothing is sent: the gateway is probed instead (when the probe is
-        due), and if it answers the outage ends and the sync goes on.
+        due), and if it answers the outage ends and the sync goes on. While the outage lasts
+        (from the start or from partway through) `held_back` counts the records not sent.
         """
         recovered = self.recover_leases()
         outage = self.check_outage()
         if outage is not None:
-            return SyncResult(RetryResult(None), RetryResult(None), recovered, outage)
+            held = self._held_back()
+            return SyncResult(RetryResult(None), RetryResult(None), recovered, outage, held)
         initial = self.sender.run(
             self._chunks(SyncLogEntry.state == PENDING, (PENDING,)), Plan("initial", None), progress
         )
-        now = self.clock()
-        due = (
-            (SyncLogEntry.state == FAILED)
-            & (SyncLogEntry.next_attempt_at <= now)
-            & SyncLogEntry.parked.is_(False)
-        )
+        due = queries.due(self.clock())
         with self.reads() as session:
             any_due = bool(queries.count(session, due))
         retries = RetryResult(None)
@@ -204,7 +207,14 @@ class SyncEngine:
                 self._chunks(due, (FAILED,), due_only=True), Plan("auto", event_id), progress
             )
             retries = self.events.close(event_id, tally, [])
-        return SyncResult(self.events.result(None, initial, []), retries, recovered, self.outage())
+        outage = self.outage()
+        held = self._held_back() if outage is not None else 0
+        initial_result = self.events.result(None, initial, [])
+        return SyncResult(initial_result, retries, recovered, outage, held)
+
+    def _held_back(self) -> int:
+        with self.reads() as session:
+            return queries.held_back(session, self.clock())
 
     def outage(self) -> Outage | None:
         """The outage in force (the gateway held to be down), or None."""
@@ -227,11 +237,24 @@ class SyncEngine:
             with self.sessions.begin() as session:
                 self.watch.probe_failed(session.connection(), outage, now, str(exc))
             return self.outage()
+        self.gateway_answered(PROBE_ANSWERED)
+        return self.outage()
+
+    def gateway_answered(self, proof: str) -> None:
+        """A lookup was answered (200 or 404): the gateway reached the ledger with our token,
+        so the outage in force, if any, ends now (see `sync_engine.outage`)."""
+        outage = self.outage()
+        if outage is None:
+            return
         with self.sessions.begin() as session:
             self.watch.end(
-                session.connection(), outage, now, self.sender.backoff, self.sender.uniform
+                session.connection(),
+                outage,
+                self.clock(),
+                self.sender.backoff,
+                self.sender.uniform,
+                proof=proof,
             )
-        return self.outage()
 
     def retry_selected(
         self,
@@ -330,6 +353,7 @@ class SyncEngine:
                 f"{source_id} was not resolved: the gateway could not be asked whether it "
                 f"already booked it ({exc})"
             ) from exc
+        self.gateway_answered(LOOKUP_ANSWERED)
         return self._mark_resolved(record_id, source_id, state, ref, reason, by)
 
     def _mark_resolved(
@@ -375,6 +399,14 @@ class SyncEngine:
         """Every attempt, error, retry event and change of one record."""
         with self.reads() as session:
             return queries.history(session, source_id)
+
+    def known(self, source_ids: Iterable[str]) -> set[str]:
+        """Which of `source_ids` name a stored record (one query, however many are asked)."""
+        wanted = [s for s in source_ids if nameable(s)]
+        if not wanted:
+            return set()
+        with self.reads() as session:
+            return set(known_source_ids(session, wanted))
 
     def status(self) -> Status:
         """Counts by state and error class, last success, the gateway's last answer."""

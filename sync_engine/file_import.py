@@ -13,6 +13,7 @@ from storage.models import Record, SyncLogEntry
 from storage.queue import FAILED, PENDING
 from sync_engine.errors import GatewayUnreachable, ImportRejected
 from sync_engine.importing import ImportProblem, ImportRow, read_records
+from sync_engine.outage import LOOKUP_ANSWERED
 from sync_engine.policy import NEEDS_ATTENTION
 from sync_engine.records import apply_correction, changed_fields, chunked, new_rows
 from sync_engine.results import ImportResult
@@ -29,14 +30,19 @@ def import_file(engine: SyncEngine, path: Path, *, update: bool, by: str) -> Imp
     if not path.is_file():
         raise ImportRejected([ImportProblem(0, "", f"{path} is not a readable file")])
     found = _Found()
-    with engine.sessions() as session, session.begin():
-        with Intake(session.connection(), engine.clock()) as intake:
-            added = _read_into(intake, path, found, update)
-            duplicates = [source_id for source_id, _ in intake.known()]
-        corrected, unchanged = _correct(engine, session, found.to_correct, found.problems, by)
-        if found.problems:
-            session.rollback()
-            raise ImportRejected(found.problems)
+    try:
+        with engine.sessions() as session, session.begin():
+            with Intake(session.connection(), engine.clock()) as intake:
+                added = _read_into(intake, path, found, update)
+                duplicates = [source_id for source_id, _ in intake.known()]
+            corrected, unchanged = _correct(engine, session, found, by)
+            if found.problems:
+                session.rollback()
+                raise ImportRejected(found.problems)
+    finally:
+        # After the import's transaction, which holds SQLite's one write lock.
+        if found.gateway_answered:
+            engine.gateway_answered(LOOKUP_ANSWERED)
     imported = added - len(duplicates) - len(found.to_correct)
     return ImportResult(imported, tuple(duplicates), tuple(corrected), tuple(unchanged))
 
@@ -47,6 +53,7 @@ class _Found:
 
     problems: list[ImportProblem] = field(default_factory=list)
     to_correct: list[tuple[ImportRow, int]] = field(default_factory=list)
+    gateway_answered: bool = False  # a lookup was answered: the gateway is up
 
 
 def _read_into(intake: Intake, path: Path, found: _Found, update: bool) -> int:
@@ -87,28 +94,27 @@ def _hand_over(
 def _correct(
     engine: SyncEngine,
     session: Session,
-    rows: list[tuple[ImportRow, int]],
-    problems: list[ImportProblem],
+    found: _Found,
     by: str,
 ) -> tuple[list[str], list[str]]:
     corrected: list[str] = []
     unchanged: list[str] = []
-    for row, record_id in rows:
+    for row, record_id in found.to_correct:
         record = session.get(Record, record_id)
         assert record is not None
         if not changed_fields(record, row.posting):
             unchanged.append(record.source_id)
             continue
-        refusal = _refusal(engine, session, record)
+        refusal = _refusal(engine, session, record, found)
         if refusal:
-            problems.append(ImportProblem(row.line, "source_id", refusal))
+            found.problems.append(ImportProblem(row.line, "source_id", refusal))
             continue
         apply_correction(session, record, row.posting, by, engine.clock())
         corrected.append(record.source_id)
     return corrected, unchanged
 
 
-def _refusal(engine: SyncEngine, session: Session, record: Record) -> str | None:
+def _refusal(engine: SyncEngine, session: Session, record: Record, found: _Found) -> str | None:
     """Why `record` may not be corrected now, or None if it may."""
     entry = session.get(SyncLogEntry, record.id)
     assert entry is not None
@@ -124,6 +130,7 @@ def _refusal(engine: SyncEngine, session: Session, record: Record) -> str | None
         ref = engine.gateway.lookup(record.idempotency_key)
     except GatewayUnreachable as exc:
         return f"{name} cannot be corrected now: the gateway could not be asked ({exc})"
+    found.gateway_answered = True
     if ref is not None:
         return f"{name} is already booked in the ledger as {ref}; it cannot be corrected"
     return None

@@ -6,9 +6,24 @@ transaction: one failed request counts once however many records its batch held,
 count, and any answer that shows the gateway working (a success, a refusal of the data)
 resets it. At the threshold, or at once on an auth failure, the outage begins: `outage_since`
 is set and one `outage` alert goes to the outbox. While it lasts, `sync` sends nothing
-automatically and instead probes the lookup endpoint on backoff; the first probe answered ends
-it, returns the records parked by an auth failure to the queue at backoff step 1, and puts a
-`recovered` alert in the outbox.
+automatically and instead probes the lookup endpoint on backoff.
+
+Any answer that proves the gateway is back ends the outage at once, whichever request drew
+it (a probe, a manual retry's posting, the lookup of a resolve or a correction): it returns
+the records parked by an auth failure to the queue at backoff step 1 and puts a `recovered`
+alert in the outbox; the next `sync` sends what was held back. Which answers prove it:
+
+- a posting answered 2xx (booked now or replayed), or a lookup answered 200 or 404: the
+  gateway reached the ledger with our token. These end any outage.
+- a posting refused as `needs_attention` (400, 404, 422): the gateway is up and reads our
+  requests. This ends an outage of transient failures, but not one begun by an auth failure:
+  a gateway may refuse a malformed request before it checks the credentials, so only an
+  answer that certainly passed auth ends an auth outage.
+- nothing else: a 429 (the gateway is up but says nothing of the ledger), a transient failure,
+  or a posting whose uncertain outcome a lookup settled as "nothing booked" (the posting
+  itself still failed).
+
+An auth outage is told by its reason, which always begins with `AUTH_REASON`.
 """
 
 from __future__ import annotations
@@ -20,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -35,10 +50,18 @@ from sync_engine.results import Outage
 RATE_LIMITED = 429
 # A key no record ever has: a probe's 404 proves the gateway answers and takes our token.
 PROBE_KEY_PREFIX = "syncbot-probe-"
+AUTH_REASON = "credentials refused: "
+PROBE_ANSWERED = "probe answered"
+LOOKUP_ANSWERED = "a lookup was answered"
 
 _ROW = GatewayStatus.id == 1
-_RESET = (
-    update(GatewayStatus).where(_ROW, GatewayStatus.transient_streak > 0).values(transient_streak=0)
+# An answer from a working gateway: the streak starts again, and the outage in force (if
+# any) is returned, so that the answer can end it.
+_ALIVE = (
+    update(GatewayStatus)
+    .where(_ROW, or_(GatewayStatus.transient_streak > 0, GatewayStatus.outage_since.is_not(None)))
+    .values(transient_streak=0)
+    .returning(GatewayStatus.outage_since, GatewayStatus.outage_reason)
 )
 
 
@@ -48,18 +71,58 @@ class Verdict:
 
     alive: bool  # some answer shows it working
     down: int  # requests that failed transiently (429s not counted)
+    after_alive: int  # of those, the ones after the last answer that shows it working
     auth: str | None  # the error of an auth failure, if any
     last_error: str
+    # Whether the chunk's newest answers prove the gateway back, and how: BOOKED (they
+    # certainly passed auth), ANSWERED (a refusal of the data), or None.
+    back: str | None = None
+
+
+BOOKED, ANSWERED = "a posting was booked", "a posting was answered"
+
+
+def _down(result: PostResult) -> bool:
+    return result.error_class == TRANSIENT and result.http_status != RATE_LIMITED
 
 
 def verdict(results: list[PostResult], *, one_request: bool) -> Verdict:
     """Sort one chunk's answers; `one_request` when they came from one batch request."""
-    alive = any(r.outcome == OK or r.error_class == NEEDS_ATTENTION for r in results)
-    failing = [r for r in results if r.error_class == TRANSIENT and r.http_status != RATE_LIMITED]
+    alive = any(map(_working, results))
+    failing = [r for r in results if _down(r)]
     auth = next((r.error or "auth failure" for r in results if r.error_class == AUTH), None)
     down = min(len(failing), 1) if one_request else len(failing)
     last = failing[-1].error if failing else None
-    return Verdict(alive, down, auth, last or "the gateway did not answer")
+    # Single postings answer one after another: only the answers after the last failure are
+    # news of the gateway now, and only the failures after the last working answer are a
+    # streak. A batch's answers all come at once.
+    newest, after_alive = results, 0 if alive else down
+    if not one_request and failing:
+        newest = results[_last(results, _down) + 1 :]
+        after_alive = sum(map(_down, results[_last(results, _working) + 1 :]))
+    back = (
+        BOOKED
+        if any(r.outcome == OK for r in newest)
+        else ANSWERED
+        if any(r.error_class == NEEDS_ATTENTION for r in newest)
+        else None
+    )
+    return Verdict(alive, down, after_alive, auth, last or "the gateway did not answer", back)
+
+
+def _working(result: PostResult) -> bool:
+    return result.outcome == OK or result.error_class == NEEDS_ATTENTION
+
+
+def _last(results: list[PostResult], test: Callable[[PostResult], bool]) -> int:
+    """The index of the last result that passes `test`, or -1."""
+    return max((i for i, r in enumerate(results) if test(r)), default=-1)
+
+
+def ends(outage_reason: str, proof: str) -> bool:
+    """Whether `proof` (an answer showing the gateway working) ends an outage begun for this
+    reason: an auth outage only ends on an answer that certainly passed auth (see above)."""
+    return proof != ANSWERED or not outage_reason.startswith(AUTH_REASON)
 
 
 def current(session: Session) -> Outage | None:
@@ -96,18 +159,30 @@ class OutageWatch:
         return len(tail) == self.threshold and verdict(tail, one_request=False).down == len(tail)
 
     def record(
-        self, conn: Connection, results: list[PostResult], *, one_request: bool, now: datetime
+        self,
+        conn: Connection,
+        results: list[PostResult],
+        *,
+        one_request: bool,
+        now: datetime,
+        backoff: BackoffSettings,
+        uniform: Callable[[float, float], float],
     ) -> bool:
-        """Move the streak after one chunk, in its transaction; whether an outage is on now."""
+        """Move the streak after one chunk, in its transaction; whether an outage is on now.
+
+        An answer that proves the gateway back ends the outage in force, in the same
+        transaction as the chunk's answers."""
         seen = verdict(results, one_request=one_request)
         if seen.auth is not None:
-            self.begin(conn, f"credentials refused: {seen.auth}", now)
+            self.begin(conn, AUTH_REASON + seen.auth, now)
             return True
+        if seen.alive:
+            on = self._answered(conn, seen.back, now, backoff, uniform)
+            if on is not None:
+                return on
         if seen.down == 0:
-            if seen.alive:
-                conn.execute(_RESET)
             return self.tripped.is_set()
-        streak = 0 if seen.alive else GatewayStatus.transient_streak + seen.down
+        streak = seen.after_alive if seen.alive else GatewayStatus.transient_streak + seen.down
         row = conn.execute(
             update(GatewayStatus)
             .where(_ROW)
@@ -122,6 +197,28 @@ class OutageWatch:
             self.begin(conn, reason, now)
             return True
         return False
+
+    def _answered(
+        self,
+        conn: Connection,
+        back: str | None,
+        now: datetime,
+        backoff: BackoffSettings,
+        uniform: Callable[[float, float], float],
+    ) -> bool | None:
+        """Reset the streak after answers from a working gateway, and end the outage in force
+        if they prove it over. Whether an outage is on still, or None if there was none."""
+        # One statement, and no row lock at all in the common case (no streak, no outage).
+        row = conn.execute(_ALIVE).one_or_none()
+        if row is None or row.outage_since is None:
+            return None
+        outage = Outage(row.outage_since, row.outage_reason or "", None, 0)
+        # An answer older than the outage (another thread began it meanwhile) ends nothing.
+        if back is not None and row.outage_since <= now and ends(outage.reason, back):
+            self.end(conn, outage, now, backoff, uniform, proof=back)
+            return False
+        self.tripped.set()
+        return True
 
     def begin(self, conn: Connection, reason: str, now: datetime) -> None:
         """Start an outage (if none is on) and put its alert in the outbox."""
@@ -161,9 +258,11 @@ class OutageWatch:
         now: datetime,
         backoff: BackoffSettings,
         uniform: Callable[[float, float], float],
+        *,
+        proof: str = PROBE_ANSWERED,
     ) -> int | None:
         """End the outage; return auth-parked records to the queue at step 1. How many, or None
-        if another process ended it first."""
+        if another process ended it first. `proof` says which answer showed the gateway back."""
         ended = conn.execute(
             update(GatewayStatus)
             .where(_ROW, GatewayStatus.outage_since == outage.since)
@@ -174,7 +273,7 @@ class OutageWatch:
                 probes=0,
                 transient_streak=0,
                 last_answer_at=now,
-                last_answer="probe answered: the gateway is back",
+                last_answer=f"{proof}: the gateway is back"[:256],
             )
         ).rowcount
         self.tripped.clear()

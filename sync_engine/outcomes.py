@@ -113,7 +113,13 @@ def record_answers(
     notes: GatewayNotes,
     alerts: bool = True,
 ) -> tuple[list[Succeeded], list[Failed]]:
-    """Write one chunk's answers in the caller's transaction; return what each record became."""
+    """Write one chunk's answers in the caller's transaction; return what each record became.
+
+    A chunk that sent nothing (an automatic run stopped by an outage before its first posting)
+    writes nothing: its records are released by the caller, as they were before the claim.
+    """
+    if not claimed:
+        return [], []
     by_key = {r.idempotency_key: r for r in results}
     succeeded: list[Succeeded] = []
     failed: list[Failed] = []
@@ -189,7 +195,9 @@ class GatewayNotes:
         self._written = 0.0
 
     def note(self, results: list[PostResult], now: datetime) -> None:
-        """Remember the answer in `results`."""
+        """Remember the answer in `results` (no answers: nothing to remember)."""
+        if not results:
+            return
         ok = [r for r in results if r.outcome == OK]
         answer = ok[0] if ok else results[0]
         summary = f"HTTP {answer.http_status}: posted" if ok else (answer.error or "no answer")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, func, select
@@ -17,7 +18,7 @@ from storage.models import (
     RetryEventItem,
     SyncLogEntry,
 )
-from storage.queue import STATES, in_failed_queue
+from storage.queue import FAILED, PENDING, STATES, in_failed_queue
 from storage.queue_pages import page_query, queue_count
 from sync_engine.errors import UnknownRecord
 from sync_engine.money import from_minor
@@ -40,6 +41,20 @@ def count(session: Session, condition: ColumnElement[bool]) -> int:
     """How many sync log entries match `condition`."""
     query = select(func.count()).select_from(SyncLogEntry).where(condition)
     return session.scalar(query) or 0
+
+
+def due(now: datetime) -> ColumnElement[bool]:
+    """Failed records whose automatic retry has come (parked ones never come)."""
+    return (
+        (SyncLogEntry.state == FAILED)
+        & (SyncLogEntry.next_attempt_at <= now)
+        & SyncLogEntry.parked.is_(False)
+    )
+
+
+def held_back(session: Session, now: datetime) -> int:
+    """Records an automatic run would send now: the pending ones and the failed ones due."""
+    return count(session, (SyncLogEntry.state == PENDING) | due(now))
 
 
 def max_record_id(session: Session, condition: ColumnElement[bool]) -> int | None:

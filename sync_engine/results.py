@@ -68,6 +68,7 @@ class SyncResult:
     retries: RetryResult
     recovered_leases: int
     outage: Outage | None = None  # the gateway held to be down: automatic attempts paused
+    held_back: int = 0  # during an outage: records not sent (pending, and failed ones due)
 
 
 @dataclass(frozen=True)

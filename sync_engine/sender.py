@@ -152,7 +152,14 @@ class Sender:
         now = self.clock()
         with self.db.begin() as conn:
             one_request = self.batch_size > 1 and len(claimed) > 1
-            down = self.watch.record(conn, results, one_request=one_request, now=now)
+            down = self.watch.record(
+                conn,
+                results,
+                one_request=one_request,
+                now=now,
+                backoff=self.backoff,
+                uniform=self.uniform,
+            )
             if unsent:
                 release(conn, [c.record_id for c in unsent], token)
             succeeded, failed = record_answers(

@@ -13,6 +13,7 @@ from bot.slack.blocks import (
     MAX_NAME_CHARS,
     block_id,
     context,
+    data,
     money,
     mrkdwn_section,
     plain,
@@ -35,7 +36,7 @@ def alert_blocks(draft: AlertDraft, nonce: str) -> list[Block]:
     if draft.more:
         more = f"…and {draft.more} more: *View Failed Records* lists every one."
         blocks.append(context([more], block_id(Ids.ALERT_MORE, nonce)))
-    buttons = view_and_retry_buttons(draft.queue_total, ALERT_VALUE)
+    buttons = view_and_retry_buttons(draft.queue_total, ALERT_VALUE, "alert")
     blocks.append(ActionsBlock(elements=buttons, block_id=block_id(Ids.ALERT_ACTIONS, nonce)))
     return blocks
 
@@ -59,17 +60,17 @@ def since_line(draft: AlertDraft) -> str:
     """When the burst began, and the size of the whole failed queue now."""
     return (
         f"First failure {slack_date(draft.opened_at)} · *{draft.queue_total}* in the failed "
-        "queue now · this alert updates itself for a minute"
+        "queue at the last update · this alert updates itself for a minute"
     )
 
 
 def row(record: AlertRecord, bid: str) -> Block:
     """One record: id, kind, payee, amount, error, and its next automatic retry."""
     text = (
-        f"*{plain(record.source_id, 128)}* · {record.kind} · "
-        f"{plain(record.payee_name, MAX_NAME_CHARS)} ({plain(record.payee_id, MAX_NAME_CHARS)}) · "
+        f"{data(record.source_id)} · {record.kind} · "
+        f"{data(record.payee_name, MAX_NAME_CHARS)} ({data(record.payee_id, MAX_NAME_CHARS)}) · "
         f"*{money(record.amount, record.currency)}*\n"
-        f":x: {plain(record.error, MAX_ERROR_CHARS)} (_{record.error_class}_)\n"
+        f":x: {data(record.error, MAX_ERROR_CHARS)} (_{record.error_class}_)\n"
         f"next automatic retry: {next_retry(record.parked, record.next_attempt_at)}"
     )
     return mrkdwn_section(text, bid)
@@ -81,7 +82,7 @@ def outage_blocks(draft: OutageDraft, queue_total: int, nonce: str) -> list[Bloc
         head = ":white_check_mark: The accounting gateway is back"
         body = (
             f"It was down from {slack_date(draft.since)} to {slack_date(draft.until)}: "
-            f"{plain(draft.reason, MAX_ERROR_CHARS)}\nAutomatic retries have resumed."
+            f"{data(draft.reason, MAX_ERROR_CHARS)}\nAutomatic retries have resumed."
         )
         if draft.returned:
             body += f" {draft.returned} record{_s(draft.returned)} parked by the auth failure "
@@ -89,11 +90,11 @@ def outage_blocks(draft: OutageDraft, queue_total: int, nonce: str) -> list[Bloc
     else:
         head = ":rotating_light: The accounting gateway is down"
         body = (
-            f"Since {slack_date(draft.since)}: {plain(draft.reason, MAX_ERROR_CHARS)}\n"
+            f"Since {slack_date(draft.since)}: {data(draft.reason, MAX_ERROR_CHARS)}\n"
             "Automatic retries and first syncs are paused; they resume by themselves when the "
             "gateway answers again. Manual retries still work, but will likely fail until then."
         )
-    buttons = view_and_retry_buttons(queue_total, ALERT_VALUE)
+    buttons = view_and_retry_buttons(queue_total, ALERT_VALUE, "alert")
     return [
         HeaderBlock(text=head, block_id=block_id(Ids.ALERT_HEAD, nonce)),
         mrkdwn_section(body, block_id(Ids.ALERT_SUMMARY, nonce)),
@@ -105,7 +106,8 @@ def outage_text(draft: OutageDraft) -> str:
     """The notification fallback of the outage message."""
     if draft.kind == RECOVERED:
         return "The accounting gateway is back; automatic retries have resumed"
-    return f"The accounting gateway is down: {draft.reason}"[:300]
+    # The fallback is shown in notifications as it is: escaped like every text from outside.
+    return f"The accounting gateway is down: {plain(draft.reason, MAX_ERROR_CHARS)}"
 
 
 def _s(n: int) -> str:

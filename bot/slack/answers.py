@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from bot.slack.blocks import (
     MAX_ERROR_CHARS,
+    MAX_NAME_CHARS,
     clip,
+    data,
+    fit,
     money,
     outage_words,
     plain,
+    shares,
     slack_date,
     user,
 )
 from bot.slack.ids import COMMAND
-from sync_engine.results import History, ResolveResult, Status
+from sync_engine.results import (
+    AttemptView,
+    ChangeView,
+    History,
+    ResolveResult,
+    RetryEventView,
+    Status,
+)
 
 MAX_ANSWER = 3500
-HISTORY_ATTEMPTS = 15
+SLACK_CHANNEL_ID = re.compile(r"[CDG][A-Z0-9]{1,30}")
+# Room kept in a clipped history section for the line that says how many are left out.
+LEFT_OUT_ROOM = 60
 
 REFUSED = (
     ":no_entry: Only syncbot's administrators can see accounting records or retry them. "
@@ -27,8 +43,9 @@ STALE_BUTTON = "That button belongs to an older version of this message; please 
 
 def invite_hint(channel: str) -> str:
     """The bot is not in the channel, so it cannot post a list there that it can update."""
+    where = f"<#{channel}>" if SLACK_CHANNEL_ID.fullmatch(channel) else data(channel, 40)
     return (
-        f"I can't post in <#{channel}> because I'm not a member. Invite me with "
+        f"I can't post in {where} because I'm not a member. Invite me with "
         "`/invite @syncbot`, then try again."
     )
 
@@ -41,17 +58,19 @@ def retry_started(count: int | None) -> str:
 
 def not_retryable(problems: dict[str, str]) -> str:
     """Why a `/accounting retry` was refused as a whole: each id and what is wrong with it."""
-    lines = [f"• `{plain(s, 128)}`: {reason}" for s, reason in list(problems.items())[:20]]
-    more = len(problems) - len(lines)
+    lines = [f"• {data(s)}: {plain(reason, 200)}" for s, reason in list(problems.items())[:20]]
+    kept, _ = fit(lines, MAX_ANSWER - 60)
+    more = len(problems) - len(kept)
     tail = f"\n…and {more} more" if more > 0 else ""
-    return "Nothing was retried:\n" + "\n".join(lines) + tail
+    return "Nothing was retried:\n" + "\n".join(kept) + tail
 
 
 def status_text(status: Status) -> str:
     """Counts by state and error class, last success, the gateway's last answer."""
     states = " · ".join(f"{k} {v}" for k, v in status.by_state.items())
     classes = " · ".join(f"{k} {v}" for k, v in status.by_error_class.items())
-    answer = plain(status.last_gateway_answer, 300) if status.last_gateway_answer else "none yet"
+    last = status.last_gateway_answer
+    answer = data(last, MAX_ERROR_CHARS) if last else "none yet"
     return (
         f"*Accounting sync status*\nRecords: {states} · parked {status.parked}\n"
         f"Failed queue by error class: {classes}\n"
@@ -63,55 +82,84 @@ def status_text(status: Status) -> str:
 
 
 def who(requested_by: str, via: str) -> str:
-    """A Slack user as a mention; the CLI's OS user or the scheduler as plain text."""
-    return user(requested_by) if via == "slack" else plain(requested_by, 64)
+    """A Slack user as a mention; the CLI's OS user or the scheduler as data."""
+    return user(requested_by) if via == "slack" else data(requested_by, 64)
+
+
+def attempt_line(a: AttemptView) -> str:
+    """One attempt: when, why, how it ended, the error or the ledger's reference."""
+    detail = data(a.error, MAX_ERROR_CHARS) if a.error else data(a.accounting_ref)
+    status = f"HTTP {a.http_status}" if a.http_status else "no HTTP answer"
+    event = f" · retry event {a.retry_event_id}" if a.retry_event_id else ""
+    return f"• {slack_date(a.at)} {a.trigger} → {a.outcome} · {status} · {detail}{event}"
+
+
+def event_line(e: RetryEventView) -> str:
+    """One retry event: which, who asked, through what, when, how it ended for this record."""
+    return (
+        f"• {e.id}: {e.kind} by {who(e.requested_by, e.via)} via {plain(e.via, 20)} at "
+        f"{slack_date(e.at)} → {plain(e.result or 'pending', 40)}"
+    )
+
+
+def change_line(c: ChangeView) -> str:
+    """One change by a person: what, who (a Slack user as a mention), when, why."""
+    return f"• {plain(c.action, 40)} by {user(c.by)} at {slack_date(c.at)}: {data(c.reason, 300)}"
 
 
 def history_text(h: History) -> str:
-    """Attempts, errors, retry events and changes of one record, newest attempts kept."""
-    ref = f" as `{plain(h.accounting_ref, 128)}`" if h.accounting_ref else ""
-    lines = [
-        f"*{plain(h.source_id, 128)}*: {h.state}{ref} · {h.kind} · "
-        f"{money(h.amount, h.currency)} to {plain(h.payee_name, 60)} · retries {h.retry_count}",
-        "*Attempts*",
+    """Attempts, retry events and changes of one record, newest first, each section within its
+    share of the answer, so long errors never push the audit trail out."""
+    ref = f" as {data(h.accounting_ref)}" if h.accounting_ref else ""
+    head = (
+        f"{data(h.source_id)}: {h.state}{ref} · {h.kind} · {money(h.amount, h.currency)} to "
+        f"{data(h.payee_name, MAX_NAME_CHARS)} ({data(h.payee_id, MAX_NAME_CHARS)}) · "
+        f"retries {h.retry_count}"
+    )
+    sections = [
+        ("*Attempts* (newest first)", "attempt(s)", [attempt_line(a) for a in h.attempts]),
+        (
+            "*Retry events* (newest first)",
+            "retry event(s)",
+            [event_line(e) for e in h.retry_events],
+        ),
+        ("*Changes* (newest first)", "change(s)", [change_line(c) for c in h.changes]),
     ]
-    skipped = max(0, len(h.attempts) - HISTORY_ATTEMPTS)
-    if skipped:
-        lines.append(f"…{skipped} earlier attempt(s) not shown")
-    for a in h.attempts[skipped:]:
-        detail = plain(a.error, MAX_ERROR_CHARS) if a.error else (a.accounting_ref or "")
-        status = f"HTTP {a.http_status}" if a.http_status else "no HTTP answer"
-        event = f" · retry event {a.retry_event_id}" if a.retry_event_id else ""
-        lines.append(f"• {slack_date(a.at)} {a.trigger} → {a.outcome} · {status} · {detail}{event}")
-    if h.retry_events:
-        lines.append("*Retry events*")
-        lines += [
-            f"• {e.id}: {e.kind} by {who(e.requested_by, e.via)} via {e.via} at "
-            f"{slack_date(e.at)} → {e.result or 'pending'}"
-            for e in h.retry_events[-HISTORY_ATTEMPTS:]
-        ]
-    if h.changes:
-        lines.append("*Changes*")
-        lines += [
-            f"• {c.action} by {plain(c.by, 64)} at {slack_date(c.at)}: {plain(c.reason or '', 300)}"
-            for c in h.changes
-        ]
-    return clip("\n".join(lines), MAX_ANSWER)
+    # Attempts always have a section (an empty one says so); the others only when they happened.
+    sections = [s for i, s in enumerate(sections) if i == 0 or s[2]]
+    needs = [len(title) + sum(len(line) + 1 for line in lines) + 1 for title, _, lines in sections]
+    budgets = shares(needs, MAX_ANSWER - len(head) - 1)
+    parts = [head]
+    for (title, noun, lines), budget in zip(sections, budgets, strict=True):
+        parts.append(section_text(title, noun, lines[::-1], budget))
+    return clip("\n".join(parts), MAX_ANSWER)
+
+
+def section_text(title: str, noun: str, lines: Sequence[str], budget: int) -> str:
+    """A titled section of whole lines within `budget`, saying how many older ones are left out."""
+    if not lines:
+        return f"{title}\nnone yet"
+    room = budget - len(title) - 1
+    kept, left_out = fit(lines, room)
+    if left_out:
+        kept, left_out = fit(lines, room - LEFT_OUT_ROOM)
+        kept.append(f"…{left_out} older {noun} not shown")
+    return "\n".join([title, *kept])
 
 
 def resolved_text(result: ResolveResult, reason: str) -> str:
     """How a resolve ended."""
     if result.state == "succeeded":
         return (
-            f"`{plain(result.source_id, 128)}` was already booked as "
-            f"`{plain(result.accounting_ref or '', 128)}`: marked succeeded, not resolved."
+            f"{data(result.source_id)} was already booked as "
+            f"{data(result.accounting_ref)}: marked succeeded, not resolved."
         )
-    return f"`{plain(result.source_id, 128)}` resolved by hand: {plain(reason, 300)}"
+    return f"{data(result.source_id)} resolved by hand: {data(reason, 300)}"
 
 
 def trouble(message: str) -> str:
-    """An engine error, said plainly."""
-    return f":warning: {plain(message, 2000)}"
+    """An engine error, said plainly (its words may quote record or gateway text)."""
+    return f":warning: {data(message, 2000)}"
 
 
 def crashed(error_id: str) -> str:

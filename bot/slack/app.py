@@ -17,9 +17,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.slack.alert_poster import AlertPoster
-from bot.slack.auth import Authorizer
+from bot.slack.auth import Authorizer, lookup_client
 from bot.slack.errors import reporting
 from bot.slack.messenger import Messenger, Respond
+from bot.slack.privacy import ChannelPrivacy
 from bot.slack.retries import Retrier
 from bot.slack.screens import Screens
 from bot.slack.settings import SlackSettings
@@ -63,6 +64,7 @@ class SlackBot:
     listener_executor: ThreadPoolExecutor
     retrier: Retrier = field(init=False)
     alert_poster: AlertPoster | None = field(init=False)
+    privacy: ChannelPrivacy = field(init=False)
     answer_executor: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
@@ -71,6 +73,9 @@ class SlackBot:
         )
         self.retrier = Retrier(
             self.engine, self.messenger, self.screens, self.engine.background, self.publish_home
+        )
+        self.privacy = ChannelPrivacy(
+            self.messenger.client, allow_public=self.settings.allow_public_channels
         )
         channel = self.settings.alert_channel
         self.alert_poster = (
@@ -127,7 +132,12 @@ def build_bot(settings: SlackSettings, engine: SyncEngine) -> SlackBot:
     )
     messenger = Messenger(client)
     screens = Screens(engine, settings.page_size)
-    authorizer = Authorizer(settings.admins, settings.admin_usergroup, client)
+    # Its own client, without retry handlers: an admin check never sleeps out Slack's retries.
+    authorizer = Authorizer(
+        settings.admins,
+        settings.admin_usergroup,
+        lookup_client(settings.bot_token, settings.api_url),
+    )
     bot = SlackBot(settings, engine, app, authorizer, messenger, screens, listener_executor)
     if not settings.admins and not settings.admin_usergroup:
         log.warning("no SYNCBOT_ADMIN_USERS or SYNCBOT_ADMIN_USERGROUP: nobody may act")

@@ -1,12 +1,19 @@
-"""Block Kit primitives shared by the builders: escaped text, clipped text, dates, block ids.
+"""Block Kit primitives shared by the builders: untrusted text, safe clipping, budgets, dates.
 
-Everything here is pure; the builders in `failed_list`, `retry_reply`, `home` and `answers`
-compose these into messages and views with `slack_sdk.models.blocks`, whose `to_dict()`
-checks most of Slack's per-element limits before anything is sent.
+Everything here is pure; the builders in `failed_list`, `retry_reply`, `home`, `alert_message`
+and `answers` compose these into messages and views with `slack_sdk.models.blocks`, whose
+`to_dict()` checks most of Slack's per-element limits before anything is sent.
+
+Text from outside (a record, the gateway, a person) reaches mrkdwn only through `data`: escaped
+(`&`, `<`, `>`), on one line, clipped, inside an inline-code span, where Slack applies no bold,
+italics, strike-through, emoji or links; a backtick of its own, which would end the span, is
+shown as a look-alike. Every mrkdwn object the bot sends is `verbatim`, so Slack links no bare
+URL, channel name or `@here` inside it, while the bot's own `<@U…>` and `<!date…>` still work.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -31,11 +38,21 @@ MAX_SECTION_TEXT = 3000
 MAX_BLOCK_TEXT = 12_000
 MAX_FALLBACK_TEXT = 4000
 MAX_CONFIRM_TEXT = 300
+# What a message's builder lets its text blocks hold: Slack's ~12,000 less a margin for labels,
+# buttons and the imprecision of "about".
+BLOCK_TEXT_BUDGET = 11_000
+# What one section holds at most, a little under Slack's 3,000 for the line that joins it.
+SECTION_BUDGET = 2900
 
 # The longest piece of any one field we put into a row, so a page of rows stays well inside
 # the ~12,000 characters Slack accepts per message however long the gateway's errors are.
 MAX_ERROR_CHARS = 200
 MAX_NAME_CHARS = 60
+MAX_ID_CHARS = 128
+
+# Shown instead of a backtick inside data: a backtick would end the inline-code span early.
+BACKTICK_LOOKALIKE = "\u02cb"  # MODIFIER LETTER GRAVE ACCENT
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{1,30}")
 
 
 def new_nonce() -> str:
@@ -55,21 +72,32 @@ def escape(text: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, with an ellipsis when something was cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """`text` cut to `limit` characters with an ellipsis, never inside a `<...>` token, an
+    `&...;` entity or an inline-code span (a half span would expose its data to formatting)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - 1)]
+    while True:
+        if cut.rfind("<") > cut.rfind(">"):
+            cut = cut[: cut.rfind("<")]
+        elif cut.rfind("&") > cut.rfind(";"):
+            cut = cut[: cut.rfind("&")]
+        elif cut.count("`") % 2:
+            cut = cut[: cut.rfind("`")]
+        else:
+            return cut + "…"
 
 
 def plain(text: str, limit: int) -> str:
-    """Untrusted text (payee names, gateway errors) made safe for mrkdwn, at most `limit` long."""
-    escaped = escape(" ".join(text.split()))
-    if len(escaped) <= limit:
-        return escaped
-    cut = escaped[: limit - 1]
-    # Escaping lengthens text, so it is clipped afterwards; never leave half an entity behind.
-    amp = cut.rfind("&")
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut + "…"
+    """Untrusted text escaped for Slack, on one line, at most `limit` long: for notification
+    fallbacks and words of the engine's own; record and gateway data in mrkdwn use `data`."""
+    return clip(escape(" ".join(text.split())), limit)
+
+
+def data(text: str | None, limit: int = MAX_ID_CHARS) -> str:
+    """Text from a record, the gateway or a person, as mrkdwn that shows it literally."""
+    shown = plain(text or "", limit).replace("`", BACKTICK_LOOKALIKE)
+    return f"`{shown}`" if shown else "-"
 
 
 def slack_date(when: datetime | None, empty: str = "-") -> str:
@@ -85,31 +113,88 @@ def outage_words(outage: Outage | None) -> str:
         return ":large_green_circle: Gateway reachable: automatic retries are running."
     return (
         f":red_circle: *Gateway down* since {slack_date(outage.since)}: "
-        f"{plain(outage.reason, MAX_ERROR_CHARS)}. Automatic retries are paused until it answers "
+        f"{data(outage.reason, MAX_ERROR_CHARS)}. Automatic retries are paused until it answers "
         f"again (next check {slack_date(outage.next_probe_at)})."
     )
 
 
 def money(amount: Decimal, currency: str) -> str:
     """An amount as the engine keeps it (exact decimal string) with its currency."""
-    return f"{amount} {currency}"
+    return f"{amount} {escape(currency)}"
 
 
 def user(user_id: str) -> str:
-    """A mention of a Slack user."""
-    return f"<@{user_id}>"
+    """A mention of a Slack user; anything that is no Slack user id is shown as data."""
+    return f"<@{user_id}>" if SLACK_USER_ID.fullmatch(user_id) else data(user_id, 64)
 
 
-def mrkdwn_section(text: str, bid: str, **extra: Any) -> SectionBlock:
-    """A section with mrkdwn text clipped to Slack's section limit."""
-    return SectionBlock(
-        text=MarkdownTextObject(text=clip(text, MAX_SECTION_TEXT)), block_id=bid, **extra
-    )
+def fit(lines: Sequence[str], budget: int) -> tuple[list[str], int]:
+    """The leading `lines` whose length (one separator each) stays within `budget`, and how
+    many were left out; whole lines only, so no token is ever cut."""
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > budget:
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return kept, len(lines) - len(kept)
+
+
+def listed(names: Sequence[str], room: int, total: int | None = None) -> str:
+    """`names` (each already made safe) joined by commas, as many as `room` characters hold,
+    then how many more of `total` (all the names by default) there are."""
+    total = len(names) if total is None else total
+    kept, _ = fit([n + "," for n in names], room - len(f" and {total} more"))
+    more = total - len(kept)
+    if not kept:
+        return f"{total} record(s)"
+    return " ".join(kept).rstrip(",") + (f" and {more} more" if more > 0 else "")
+
+
+def shares(needs: Sequence[int], total: int) -> list[int]:
+    """`total` shared among parts needing `needs`: each its need if it fits, else an even
+    share, what a smaller part leaves over going to the larger ones."""
+    given = [0] * len(needs)
+    left, waiting = total, sorted(range(len(needs)), key=lambda i: needs[i])
+    while waiting:
+        even = left // len(waiting)
+        i = waiting.pop(0)
+        given[i] = min(needs[i], even)
+        left -= given[i]
+    return given
+
+
+def mrkdwn(text: str) -> MarkdownTextObject:
+    """A verbatim mrkdwn text object: Slack formats it but links nothing by itself."""
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def mrkdwn_section(text: str, bid: str | None, **extra: Any) -> SectionBlock:
+    """A section with verbatim mrkdwn text clipped to Slack's section limit."""
+    return SectionBlock(text=mrkdwn(clip(text, MAX_SECTION_TEXT)), block_id=bid, **extra)
 
 
 def context(texts: Sequence[str], bid: str) -> ContextBlock:
-    """A context block of mrkdwn elements."""
-    return ContextBlock(elements=[MarkdownTextObject(text=t) for t in texts], block_id=bid)
+    """A context block of verbatim mrkdwn elements."""
+    return ContextBlock(elements=[mrkdwn(clip(t, MAX_SECTION_TEXT)) for t in texts], block_id=bid)
+
+
+def answer_blocks(text: str, nonce: str) -> list[Block]:
+    """A short answer as verbatim sections, split between lines to fit Slack's section limit."""
+    sections: list[str] = []
+    for line in text.split("\n"):
+        line = clip(line, MAX_SECTION_TEXT)
+        if sections and len(sections[-1]) + 1 + len(line) <= MAX_SECTION_TEXT:
+            sections[-1] += "\n" + line
+        else:
+            sections.append(line)
+    # Slack refuses an empty text object: blank lines only join others.
+    sections = [s for s in sections if s.strip()]
+    blocks: list[Block] = [
+        mrkdwn_section(s, block_id(Ids.ANSWER, nonce, i)) for i, s in enumerate(sections)
+    ]
+    return blocks[:MAX_MESSAGE_BLOCKS]
 
 
 def as_dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:

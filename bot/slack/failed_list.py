@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     HeaderBlock,
     Option,
+    PlainTextObject,
     StaticSelectElement,
 )
 
@@ -28,9 +29,9 @@ from bot.slack.blocks import (
     MAX_NAME_CHARS,
     block_id,
     context,
+    data,
     money,
     mrkdwn_section,
-    plain,
     slack_date,
 )
 from bot.slack.ids import Ids
@@ -101,14 +102,14 @@ def next_retry(parked: bool, at: datetime | None) -> str:
 
 
 def row(record: FailedRecord, bid: str) -> Block:
-    """One failed record with its checkbox."""
-    error = plain(record.last_error or "no error recorded", MAX_ERROR_CHARS)
+    """One failed record with its checkbox; every field from the record shown as data."""
     due = next_retry(record.parked, record.next_attempt_at)
     text = (
-        f"*{plain(record.source_id, 128)}* · {record.kind} · "
-        f"{plain(record.payee_name, MAX_NAME_CHARS)} ({plain(record.payee_id, MAX_NAME_CHARS)}) · "
+        f"{data(record.source_id)} · {record.kind} · "
+        f"{data(record.payee_name, MAX_NAME_CHARS)} ({data(record.payee_id, MAX_NAME_CHARS)}) · "
         f"*{money(record.amount, record.currency)}*\n"
-        f":x: {error} (_{record.error_class or 'unknown'}_)\n"
+        f":x: {data(record.last_error or 'no error recorded', MAX_ERROR_CHARS)} "
+        f"(_{record.error_class or 'unknown'}_)\n"
         f"retries: {record.retry_count} · next automatic retry: {due}"
     )
     box = CheckboxesElement(
@@ -165,7 +166,7 @@ def actions(page: FailedPage, state: ListState, queue_total: int) -> list[Button
             )
         )
     if queue_total:
-        buttons.append(retry_all_button(queue_total, state.encode()))
+        buttons.append(retry_all_button(queue_total, state.encode(), "list"))
     if state.page > 1:
         back = ListState(state.kind, state.error_class, None, state.page - 1)
         buttons.append(
@@ -177,20 +178,27 @@ def actions(page: FailedPage, state: ListState, queue_total: int) -> list[Button
     return buttons
 
 
-def view_and_retry_buttons(queue_total: int, value: str) -> list[ButtonElement]:
-    """View Failed Records, and Retry All Failed while anything failed (Home tab, alerts)."""
+def view_and_retry_buttons(queue_total: int, value: str, drawn: str) -> list[ButtonElement]:
+    """View Failed Records, and Retry All Failed while anything failed (Home tab, alerts);
+    `drawn` names the surface for the confirm dialog ("alert", "dashboard")."""
     buttons = [
         ButtonElement(
             text="View Failed Records", action_id=Ids.VIEW_FAILED, value=value, style="primary"
         )
     ]
     if queue_total:
-        buttons.append(retry_all_button(queue_total, value))
+        buttons.append(retry_all_button(queue_total, value, drawn))
     return buttons
 
 
-def retry_all_button(queue_total: int, value: str) -> ButtonElement:
-    """Retry All Failed, behind a confirm dialog that says how many records it sends."""
+def retry_all_button(queue_total: int, value: str, drawn: str) -> ButtonElement:
+    """Retry All Failed, behind a confirm dialog that promises no count the click cannot keep.
+
+    The click retries the queue as it is when Slack delivers it, which may have grown or shrunk
+    since this `drawn` surface ("list", "alert", "dashboard") was rendered: the dialog says how
+    many were in the queue then, as a figure of that moment, and its button no number.
+    """
+    were = "1 record was" if queue_total == 1 else f"{queue_total} records were"
     return ButtonElement(
         text="Retry All Failed",
         action_id=Ids.RETRY_ALL,
@@ -198,11 +206,14 @@ def retry_all_button(queue_total: int, value: str) -> ButtonElement:
         style="danger",
         confirm=ConfirmObject(
             title="Retry all failed records?",
-            text=(
-                f"This sends all {queue_total} record(s) in the failed queue to the accounting "
-                "gateway now, as one retry event, whatever their backoff says."
+            text=PlainTextObject(
+                text=(
+                    "Every record in the failed queue at the moment you confirm is sent to the "
+                    "accounting gateway as one retry event, whatever its backoff says. "
+                    f"{were} in the queue when this {drawn} was drawn."
+                )
             ),
-            confirm=f"Retry {queue_total}",
+            confirm="Retry all",
             deny="Cancel",
         ),
     )

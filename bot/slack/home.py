@@ -6,12 +6,21 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     HeaderBlock,
-    MarkdownTextObject,
     SectionBlock,
 )
 from slack_sdk.models.views import View
 
-from bot.slack.blocks import block_id, context, mrkdwn_section, outage_words, plain, slack_date
+from bot.slack.blocks import (
+    MAX_ERROR_CHARS,
+    block_id,
+    context,
+    data,
+    escape,
+    mrkdwn,
+    mrkdwn_section,
+    outage_words,
+    slack_date,
+)
 from bot.slack.failed_list import view_and_retry_buttons
 from bot.slack.ids import Ids
 from sync_engine.results import Status
@@ -30,7 +39,7 @@ def home_view(status: Status, *, queue_total: int, list_link: str | None, nonce:
         fields_section(status.by_error_class, block_id(Ids.HOME_CLASSES, nonce, 1)),
         mrkdwn_section(gateway_text(status), block_id(Ids.HOME_GATEWAY, nonce)),
         ActionsBlock(
-            elements=view_and_retry_buttons(queue_total, HOME_VALUE),
+            elements=view_and_retry_buttons(queue_total, HOME_VALUE, "dashboard"),
             block_id=block_id(Ids.HOME_ACTIONS, nonce),
         ),
     ]
@@ -43,13 +52,17 @@ def home_view(status: Status, *, queue_total: int, list_link: str | None, nonce:
 
 def fields_section(counts: dict[str, int], bid: str) -> SectionBlock:
     """Up to ten labelled counts, two columns."""
-    fields = [MarkdownTextObject(text=f"*{name}*\n{n}") for name, n in list(counts.items())[:10]]
+    fields = [mrkdwn(f"*{escape(name)}*\n{n}") for name, n in list(counts.items())[:10]]
     return SectionBlock(fields=fields, block_id=bid)
 
 
 def gateway_text(status: Status) -> str:
     """The last successful sync and the gateway's last answer (what, when)."""
-    answer = plain(status.last_gateway_answer, 300) if status.last_gateway_answer else "none yet"
+    answer = (
+        data(status.last_gateway_answer, MAX_ERROR_CHARS)
+        if status.last_gateway_answer
+        else "none yet"
+    )
     return (
         f"{outage_words(status.outage)}\n"
         f"*Last successful sync:* {slack_date(status.last_success_at, 'never')}\n"

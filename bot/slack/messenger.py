@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.slack.blocks import MAX_FALLBACK_TEXT, as_dicts, clip
+from bot.slack.blocks import MAX_FALLBACK_TEXT, answer_blocks, as_dicts, clip, new_nonce
 
 log = logging.getLogger(__name__)
 
@@ -85,18 +85,20 @@ class Messenger:
     ) -> None:
         """An ephemeral answer for one person; where the bot may not post, via `respond`."""
         text = clip(text, MAX_FALLBACK_TEXT)
+        # The answer as verbatim sections too: a bare `text` has every URL in it linked.
+        blocks = as_dicts(answer_blocks(text, new_nonce()))
         if channel is None:
             # From the Home tab there is no channel: the app's direct message is the only place.
-            self.client.chat_postMessage(channel=user, text=text)
+            self.client.chat_postMessage(channel=user, text=text, blocks=blocks)
             return
         try:
-            self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+            self.client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
         except SlackApiError as exc:
             # Bolt's `respond` refuses to run when the request held no response_url.
             if exc.response.get("error") not in NOT_MEMBER or respond is None or _no_url(respond):
                 raise
             # response_url works in any channel the command was typed in, member or not.
-            respond(text=text, response_type="ephemeral", replace_original=False)
+            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
 
 def _no_url(respond: Respond) -> bool:

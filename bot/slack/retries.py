@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackClientError
 from slack_sdk.models.blocks import Block
 
-from bot.slack.blocks import block_id, context, new_nonce, outage_words
-from bot.slack.ids import Ids
+from bot.slack.blocks import new_nonce
 from bot.slack.list_state import ListState
 from bot.slack.messenger import Messenger, NotInChannel
 from bot.slack.retry_reply import (
@@ -28,6 +27,7 @@ from bot.slack.retry_reply import (
     retry_reply,
     retry_reply_text,
     trouble_reply,
+    trouble_text,
 )
 from bot.slack.screens import Screens
 from sync_engine.engine import SyncEngine
@@ -92,15 +92,14 @@ class ThreadReply:
         """Each record's result, or the summary, in place of the progress reply if there was one;
         with a warning while the gateway is held to be down."""
         o = self.order
-        nonce = new_nonce()
-        blocks = retry_reply(result, requested_by=o.requested_by, kind=o.kind, nonce=nonce)
-        if outage is not None:
-            blocks.insert(1, context([outage_words(outage)], block_id(Ids.RESULT_OUTAGE, nonce)))
+        blocks = retry_reply(
+            result, requested_by=o.requested_by, kind=o.kind, nonce=new_nonce(), outage=outage
+        )
         self._send(retry_reply_text(result, o.kind), blocks)
 
     def trouble(self, message: str) -> None:
         """Say in the thread that the retry could not run or finish."""
-        self._send(message, trouble_reply(message, new_nonce()))
+        self._send(trouble_text(message), trouble_reply(message, new_nonce()))
 
     def _send(self, text: str, blocks: Sequence[Block]) -> None:
         o = self.order

@@ -32,6 +32,16 @@ class SlackSettings(BaseSettings):
     page_size: int = Field(10, ge=1, le=MAX_PAGE_SIZE, validation_alias=_env("SYNCBOT_PAGE_SIZE"))
     admin_users: str = Field("", validation_alias=_env("SYNCBOT_ADMIN_USERS"))
     admin_usergroup: str | None = Field(None, validation_alias=_env("SYNCBOT_ADMIN_USERGROUP"))
+    # Let `/accounting failed`, `retry` and `history` post record data in public and Slack
+    # Connect channels too (off: they answer there only that they work elsewhere).
+    allow_public_channels: bool = Field(
+        False, validation_alias=_env("SYNCBOT_ALLOW_PUBLIC_CHANNELS")
+    )
+    # Prometheus on its own listener, kept off the port Slack (and so the internet) reaches.
+    metrics_host: str = Field("127.0.0.1", validation_alias=_env("SYNCBOT_METRICS_HOST"))
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, validation_alias=_env("SYNCBOT_METRICS_PORT")
+    )
 
     @field_validator("api_url")
     @classmethod
@@ -44,6 +54,11 @@ class SlackSettings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _blank_port_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _http_needs_a_secret(self) -> SlackSettings:

@@ -154,3 +154,33 @@ def _wrong_type(path: str, value: object) -> str | None:
     if value is None:
         return None if str in allowed or path in _NULLABLE else f"{path} is null"
     return f"{path} is a JSON {type(value).__name__}"
+
+
+# The envelopes Slack sends over Socket Mode with a payload for the app (hello and disconnect
+# are the connection's own and carry no envelope_id).
+ENVELOPE_KINDS = frozenset({"slash_commands", "interactive", "events_api"})
+_ENVELOPE_FIELDS: dict[str, tuple[type, ...]] = {
+    "accepts_response_payload": (bool,),
+    "retry_attempt": (int,),
+    "retry_reason": (str,),
+}
+
+
+def malformed_envelope(envelope: dict[str, Any]) -> str | None:
+    """What in a Socket Mode envelope (and its payload) is not shaped as Slack sends it."""
+    envelope_id = envelope.get("envelope_id")
+    if not isinstance(envelope_id, str) or not envelope_id:
+        return "an envelope without an envelope_id"
+    kind = envelope.get("type")
+    if not isinstance(kind, str) or kind not in ENVELOPE_KINDS:
+        return "an envelope of no type Slack sends"
+    for name, allowed in _ENVELOPE_FIELDS.items():
+        value = envelope.get(name)
+        # bool is an int to Python, not to JSON: a retry count of `true` is not a number.
+        fits = isinstance(value, allowed) and (bool in allowed or not isinstance(value, bool))
+        if value is not None and not fits:
+            return f"the envelope's {name} is a JSON {type(value).__name__}"
+    if "payload" not in envelope:
+        return "an envelope without a payload"
+    problem = malformed(envelope["payload"])
+    return problem and f"payload: {problem}"

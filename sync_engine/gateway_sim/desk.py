@@ -37,10 +37,17 @@ class Outcome:
 class Desk:
     """Answers admitted posting requests against the ledger and the fault plan."""
 
-    def __init__(self, ledger: Ledger, faults: FaultPlan, pause: Callable[[float], None]) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        faults: FaultPlan,
+        pause: Callable[[float], None],
+        reference_length: int = 0,
+    ) -> None:
         self._ledger = ledger
         self._faults = faults
         self._pause = pause
+        self._reference_length = reference_length
 
     def single(self, intake: Intake, delay: float) -> Answer:
         """`POST /v1/postings`: post one posting, holding its key through the delay."""
@@ -107,7 +114,7 @@ class Desk:
             detail = fault.detail or f"Payee {posting.payee_id} does not exist in the ledger"
             errors = [("payee.id", "unknown vendor")]
             return Outcome(422, code="validation_failed", detail=detail, errors=errors)
-        booking = self._ledger.book(key, posting)
+        booking = self._ledger.book(key, posting, self._reference_length)
         if fault is not None and fault.kind == "upstream_error_after_booking":
             detail = fault.detail or "the ledger failed after accepting the posting"
             return Outcome(502, booking.id, code="upstream_error", detail=detail)

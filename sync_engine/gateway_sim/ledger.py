@@ -47,12 +47,15 @@ class Ledger:
         with self._lock:
             return self._bookings.get(key)
 
-    def book(self, key: str, posting: Posting) -> Booking:
-        """Book `posting` under `key` unconditionally; idempotency is the caller's job."""
+    def book(self, key: str, posting: Posting, length: int = 0) -> Booking:
+        """Book `posting` under `key` unconditionally; idempotency is the caller's job.
+        The booking's id is padded to `length` characters, if it is shorter."""
         # Booking a key twice is counted rather than prevented, so a bug shows as a duplicate.
         with self._lock:
             self._last_id += 1
-            booking = Booking(f"ACC-{self._last_id:06d}", key, posting, datetime.now(UTC))
+            short = f"ACC-{self._last_id:06d}"
+            padded = f"{short}-".ljust(length, "R") if length > len(short) else short
+            booking = Booking(padded, key, posting, datetime.now(UTC))
             self._bookings.setdefault(key, booking)
             self._counts[key] = self._counts.get(key, 0) + 1
         return booking

@@ -162,7 +162,7 @@ class GatewaySimulator:
         if intake.refusal is not None:
             self._pause(delay)
             return intake.refusal
-        desk = Desk(self._ledger, faults, self._pause)
+        desk = Desk(self._ledger, faults, self._pause, self.config.reference_length)
         if intake.route == "single":
             return desk.single(intake, delay)
         if intake.route == "batch":

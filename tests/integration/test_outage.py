@@ -125,12 +125,14 @@ def test_manual_retries_still_send_during_an_outage(make_engine_for, sim):
     sim.faults.add(Fault(kind="unavailable"))
     engine.sync(requested_by="s", via="scheduler")
     assert engine.outage() is not None
-    sim.faults.clear()
+    before = len(posted(sim))
 
+    # The gateway is still down: the manual attempt is sent all the same, and fails.
     result = engine.retry_selected(["RMB-2026-0003"], requested_by="U1", via="slack")
-    assert [s.source_id for s in result.succeeded] == ["RMB-2026-0003"]
-    # A manual success does not end the outage: only the probe does, for every replica at once.
-    assert engine.outage() is not None
+    assert [f.source_id for f in result.failed] == ["RMB-2026-0003"]
+    assert len(posted(sim)) == before + 1
+    assert engine.outage() is not None  # a failure ends nothing (a success would: see
+    # tests/integration/test_outage_end.py)
 
 
 def test_the_outage_message_replaces_the_unposted_record_alerts(make_engine_for, sim, clock):

@@ -212,7 +212,7 @@ def test_retry_results_are_retried_through_429_and_5xx(
     settle(bot)
 
     [reply] = slack.thread(CHANNEL, listed["ts"])
-    assert "HON-2026-0001* succeeded" in str(reply["blocks"])
+    assert "`HON-2026-0001` succeeded" in str(reply["blocks"])
     assert rows_of(slack.message(CHANNEL, listed["ts"])) == ["RMB-2026-0002", "HON-2026-0003"]
     assert slack.wait_for("views.publish")
     assert statuses(slack, method)[-times - 1 :] == [status] * times + [200]

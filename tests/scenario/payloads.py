@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
 from typing import Any
@@ -22,6 +23,14 @@ def signed_headers(body: bytes, secret: str, timestamp: int | None = None) -> di
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
+_TRIGGERS = itertools.count(1)
+
+
+def trigger_id() -> str:
+    """A new trigger id: Slack gives every command and click its own (so no two are alike)."""
+    return f"1337.{next(_TRIGGERS)}.abcdef"
+
+
 def slash_command(text: str, user: str, channel: str, response_url: str) -> dict[str, str]:
     """The fields of `/accounting <text>` typed by `user` in `channel`."""
     return {
@@ -37,7 +46,7 @@ def slash_command(text: str, user: str, channel: str, response_url: str) -> dict
         "api_app_id": APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url,
-        "trigger_id": "1337.42.abcdef",
+        "trigger_id": trigger_id(),
     }
 
 
@@ -50,7 +59,7 @@ def _common(user: str, response_url: str) -> dict[str, Any]:
         "team": {"id": TEAM, "domain": "volunteers"},
         "enterprise": None,
         "is_enterprise_install": False,
-        "trigger_id": "1337.42.abcdef",
+        "trigger_id": trigger_id(),
         "response_url": response_url,
     }
 

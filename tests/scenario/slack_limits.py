@@ -1,8 +1,9 @@
 """Slack's Block Kit limits, checked independently of the bot's builders.
 
-The Web API stand-in refuses what Slack would refuse (`invalid_blocks`, `msg_blocks_too_long`),
-and the builders' tests use the same checks, including the three slack_sdk does not make
-(50 blocks a message, 10 options a checkbox group, unique block ids).
+The Web API stand-in refuses what Slack would refuse (`invalid_blocks`, `msg_blocks_too_long`,
+`msg_too_long`), and the builders' tests use the same checks, including those slack_sdk does
+not make (50 blocks a message, 10 options a checkbox group, unique block ids, the ~12,000
+characters of text in a message's blocks, empty text objects, confirm dialogs' buttons).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
 BLOCK_TEXT = 12_000
 FALLBACK_TEXT = 4_000
-TEXT_LIMITS = {"section": 3000, "header": 150}
+TEXT_OBJECT = 3000  # any text object; sections 3,000, fields 2,000, headers 150
 
 
 def texts(node: Any) -> Iterator[str]:
@@ -34,6 +35,30 @@ def block_text_chars(blocks: list[dict[str, Any]]) -> int:
     return sum(len(t) for t in texts(blocks))
 
 
+def text_object_problems(obj: Any, limit: int = TEXT_OBJECT) -> list[str]:
+    """Problems of one text object: empty, too long, `verbatim` on plain text."""
+    if not isinstance(obj, dict) or "text" not in obj:
+        return ["text object without text"]
+    found: list[str] = []
+    if not 1 <= len(obj["text"]) <= limit:
+        found.append(f"{obj.get('type')} text of {len(obj['text'])} characters (1 to {limit})")
+    if obj.get("type") not in ("plain_text", "mrkdwn"):
+        found.append(f"text object of type {obj.get('type')!r}")
+    if obj.get("type") == "plain_text" and "verbatim" in obj:
+        found.append("verbatim on a plain_text object")
+    return found
+
+
+def confirm_problems(confirm: dict[str, Any]) -> list[str]:
+    """Problems of a confirm dialog: title 100, text 300, buttons 30."""
+    found = text_object_problems(confirm.get("title"), 100)
+    found += text_object_problems(confirm.get("text"), 300)
+    for button in ("confirm", "deny"):
+        if button in confirm:
+            found += text_object_problems(confirm[button], 30)
+    return found
+
+
 def element_problems(element: dict[str, Any]) -> list[str]:
     """Problems of one interactive element."""
     problems: list[str] = []
@@ -41,21 +66,22 @@ def element_problems(element: dict[str, Any]) -> list[str]:
     if len(element.get("action_id", "")) > 255:
         problems.append("action_id over 255")
     if kind == "button":
-        if len(element["text"]["text"]) > 75:
-            problems.append("button text over 75")
+        problems += text_object_problems(element.get("text"), 75)
         if len(element.get("value", "")) > 2000:
             problems.append("button value over 2000")
+    if "placeholder" in element:
+        problems += text_object_problems(element["placeholder"], 150)
     options = element.get("options") or []
     if kind == "checkboxes" and not 1 <= len(options) <= 10:
         problems.append(f"checkboxes with {len(options)} options")
     if kind == "static_select" and len(options) > 100:
         problems.append("select with over 100 options")
     for option in options:
-        if len(option["text"]["text"]) > 75 or len(option["value"]) > 150:
-            problems.append("option text over 75 or value over 150")
-    confirm = element.get("confirm")
-    if confirm and (len(confirm["text"]["text"]) > 300 or len(confirm["title"]["text"]) > 100):
-        problems.append("confirm dialog over its limits")
+        problems += text_object_problems(option.get("text"), 75)
+        if not 1 <= len(option.get("value", "")) <= 150:
+            problems.append("option value not 1 to 150 characters")
+    if element.get("confirm"):
+        problems += confirm_problems(element["confirm"])
     return problems
 
 
@@ -63,17 +89,28 @@ def block_problems(block: dict[str, Any]) -> list[str]:
     """Problems of one block."""
     problems: list[str] = []
     kind = block.get("type")
-    text = (block.get("text") or {}).get("text", "")
-    if len(text) > TEXT_LIMITS.get(kind or "", 3000):
-        problems.append(f"{kind} text over its limit")
+    if kind == "header":
+        problems += text_object_problems(block.get("text"), 150)
+        if (block.get("text") or {}).get("type") != "plain_text":
+            problems.append("header text must be plain_text")
+    elif kind == "section":
+        if "text" not in block and not block.get("fields"):
+            problems.append("section without text or fields")
+        if "text" in block:
+            problems += text_object_problems(block["text"], 3000)
     fields = block.get("fields") or []
-    if len(fields) > 10 or any(len(f["text"]) > 2000 for f in fields):
-        problems.append("section fields over their limits")
+    if len(fields) > 10:
+        problems.append("section with over 10 fields")
+    for f in fields:
+        problems += text_object_problems(f, 2000)
     elements = block.get("elements") or []
     if kind == "actions" and len(elements) > 25:
         problems.append("actions block with over 25 elements")
-    if kind == "context" and len(elements) > 10:
-        problems.append("context block with over 10 elements")
+    if kind == "context":
+        if not 1 <= len(elements) <= 10:
+            problems.append(f"context block with {len(elements)} elements")
+        for element in elements:
+            problems += text_object_problems(element)
     interactive = [e for e in [*elements, block.get("accessory")] if e and "action_id" in e]
     action_ids = [e["action_id"] for e in interactive]
     if len(action_ids) != len(set(action_ids)):

@@ -133,6 +133,19 @@ class SlackSocket:
             self._conn.sendall(frame(TEXT, json.dumps(envelope).encode()))
         return envelope_id
 
+    def send_envelope(self, envelope: Any) -> None:
+        """Send any JSON as one message, as a broken (or hostile) Slack might."""
+        with self._cond:
+            assert self._conn is not None, "the bot is not connected"
+            if isinstance(envelope, dict) and isinstance(envelope.get("envelope_id"), str):
+                self._sent_at[envelope["envelope_id"]] = time.monotonic()
+            self._conn.sendall(frame(TEXT, json.dumps(envelope).encode()))
+
+    def acknowledged(self) -> set[str]:
+        """The envelope ids acknowledged so far."""
+        with self._cond:
+            return set(self._acks)
+
     def wait_ack(self, envelope_id: str, timeout: float = 3.0) -> tuple[dict[str, Any], float]:
         """The bot's acknowledgement of an envelope and how long it took (Slack waits 3 s)."""
         with self._cond:

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.scenario.standin_methods import ANSWERS
+from tests.scenario.standin_methods import ANSWERS, CHANNEL_KINDS
 
 JSON_FIELDS = ("blocks", "view", "attachments", "metadata")
 
@@ -73,6 +73,12 @@ class SlackStandIn:
         self.socket_url: str | None = None  # what apps.connections.open answers
         self.not_member = not_member or set()
         self.usergroups = usergroups or {}
+        # conversations.info: channel id -> "public", "ext_shared" or "hidden" (else private).
+        self.channels: dict[str, str] = dict(CHANNEL_KINDS)
+        # method -> the error Slack answers every call of it with (HTTP 200, ok: false).
+        self.refusing: dict[str, str] = {}
+        # method -> an event its calls wait for before they are answered (a slow Slack).
+        self.held: dict[str, threading.Event] = {}
         self.messages = Messages()
         self._calls: list[Call] = []
         self._faults: list[Fault] = []
@@ -200,6 +206,8 @@ class SlackStandIn:
             headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
             error = "ratelimited" if fault.status == 429 else "internal_error"
             return fault.status, {"ok": False, "error": error}, headers
+        if call.method in self.refusing:
+            return 200, {"ok": False, "error": self.refusing[call.method]}, {}
         # apps.connections.open takes the app-level token; every other method the bot token.
         wanted = self.app_token if call.method == "apps.connections.open" else self.token
         if call.method != "response_url" and call.token != wanted:
@@ -241,6 +249,9 @@ def _handler_for(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                 method = "response_url"
             else:
                 method = parts.path.removeprefix("/api/")
+            gate = standin.held.get(method)
+            if gate is not None:
+                gate.wait(15)  # outside the stand-in's lock: other calls are answered meanwhile
             auth = self.headers.get("Authorization") or ""
             token = auth.removeprefix("Bearer ") or params.get("token")
             status, body, headers = standin.handle(method, params, token)

@@ -11,6 +11,10 @@ if TYPE_CHECKING:
     from tests.scenario.standin import SlackStandIn
 
 BOT_USER, BOT_ID, TEAM = "UBOT", "BBOT", "T0VOLUNTEERS"
+# Channels whose conversations.info says anyone (or another organisation) can read them; every
+# other channel id is private, and a "D..." id is a direct message (see `_conversation`).
+PUBLIC, SHARED = "C0PUBLIC", "C0CONNECT"
+CHANNEL_KINDS = {PUBLIC: "public", SHARED: "ext_shared"}
 
 
 def _refusal(params: dict[str, Any], surface: str = "message") -> dict[str, Any] | None:
@@ -70,6 +74,30 @@ def _group(s: SlackStandIn, p: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "users": s.usergroups[group]}
 
 
+def _conversation(s: SlackStandIn, p: dict[str, Any]) -> dict[str, Any]:
+    """conversations.info: "private" unless `s.channels` says "public", "ext_shared" (a Slack
+    Connect channel, private on this side) or "hidden" (a private channel the bot is not in)."""
+    channel = str(p.get("channel") or "")
+    kind = s.channels.get(channel, "im" if channel.startswith("D") else "private")
+    if not channel or kind == "hidden":
+        return {"ok": False, "error": "channel_not_found"}
+    info = {
+        "id": channel,
+        "is_im": kind == "im",
+        "is_channel": kind == "public",
+        "is_group": kind in ("private", "ext_shared"),
+        "is_private": kind in ("private", "ext_shared"),
+        "is_shared": kind == "ext_shared",
+        "is_ext_shared": kind == "ext_shared",
+        "is_org_shared": False,
+        "is_pending_ext_shared": False,
+    }
+    if kind == "im":
+        # Slack's answer for a direct message has no is_private, is_channel or is_group.
+        info = {k: v for k, v in info.items() if k not in ("is_private", "is_channel", "is_group")}
+    return {"ok": True, "channel": info}
+
+
 def _permalink(s: SlackStandIn, p: dict[str, Any]) -> dict[str, Any]:
     channel, ts = str(p.get("channel")), str(p.get("message_ts"))
     link = f"https://volunteers.slack.com/archives/{channel}/p{ts.replace('.', '')}"
@@ -94,6 +122,7 @@ ANSWERS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = {
     "chat.getPermalink": _permalink,
     "views.publish": _publish,
     "usergroups.users.list": _group,
+    "conversations.info": _conversation,
     "apps.connections.open": _connections_open,
     "response_url": lambda _s, _p: {"ok": True},
 }

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from bot.slack.alert_message import alert_blocks
 from bot.slack.blocks import as_dicts
 from bot.slack.failed_list import failed_list, failed_list_text
 from bot.slack.home import home_refused, home_view
@@ -14,6 +15,7 @@ from bot.slack.ids import Ids
 from bot.slack.list_state import BadListState, ListState
 from bot.slack.retry_reply import progress_reply, retry_parent, retry_reply
 from bot.slack.settings import MAX_PAGE_SIZE
+from sync_engine.alerts import AlertDraft
 from sync_engine.results import Failed as FailedResult
 from sync_engine.results import FailedPage, FailedRecord, RetryResult, Skipped, Status, Succeeded
 from tests.scenario.slack_limits import block_text_chars, problems
@@ -99,14 +101,41 @@ def test_every_render_has_new_unique_block_ids():
 def test_buttons_page_and_retry_with_the_list_state():
     blocks = render(page_of(10, cursor=57), ListState(kind="honorarium", after=12, page=2))
     [retry_all] = elements(blocks, Ids.RETRY_ALL)
-    assert "all 200 record(s)" in retry_all["confirm"]["text"]["text"]
-    assert retry_all["confirm"]["confirm"]["text"] == "Retry 200"
+    # A figure of the moment the list was drawn; the button itself promises no number.
+    assert "200 records were in the queue when this list was drawn" in str(retry_all["confirm"])
+    assert retry_all["confirm"]["confirm"]["text"] == "Retry all"
     [ahead] = elements(blocks, Ids.PAGE_NEXT)
     assert ListState.decode(ahead["value"]) == ListState("honorarium", None, 57, 3)
     [back] = elements(blocks, Ids.PAGE_PREV)
     assert ListState.decode(back["value"]) == ListState("honorarium", None, None, 1)
     [selected] = elements(blocks, Ids.RETRY_SELECTED)
     assert ListState.decode(selected["value"]) == ListState("honorarium", None, 12, 2)
+
+
+@pytest.mark.parametrize("queued", [1, 12])
+def test_retry_all_confirms_promise_no_count_the_click_cannot_keep(queued):
+    """The click retries the queue as it is then: each surface says how many were in it when
+    it was drawn, and the confirm button carries no number."""
+    page = page_of(1, total=queued)
+    drawn = {
+        "list": as_dicts(
+            failed_list(page, ListState(), page_size=10, queue_total=queued, nonce="n")
+        ),
+        "alert": as_dicts(
+            alert_blocks(AlertDraft(None, "C1", None, WHEN, 1, 0, (), (), queued), "n")
+        ),
+        "dashboard": home_view(status(), queue_total=queued, list_link=None, nonce="n").to_dict()[
+            "blocks"
+        ],
+    }
+    were = "1 record was" if queued == 1 else f"{queued} records were"
+    for surface, blocks in drawn.items():
+        [button] = elements(blocks, Ids.RETRY_ALL)
+        confirm = button["confirm"]
+        assert f"{were} in the queue when this {surface} was drawn." in confirm["text"]["text"]
+        assert "at the moment you confirm" in confirm["text"]["text"]
+        assert not any(ch.isdigit() for ch in confirm["confirm"]["text"] + confirm["title"]["text"])
+        assert problems(blocks, surface="view" if surface == "dashboard" else "message") == []
 
 
 def test_filters_lead_to_the_first_page_with_the_other_filter_kept():
@@ -150,9 +179,9 @@ def test_a_short_retry_reply_names_each_record():
     blocks = as_dicts(retry_reply(result, requested_by="UADMIN1", kind="selected", nonce="n"))
     text = "\n".join(b["text"]["text"] for b in blocks)
     assert "retry event 7" in text and "<@UADMIN1>" in text
-    assert "RMB-1* succeeded: booked as `LEDGER-42`" in text
+    assert "`RMB-1` succeeded: booked as `LEDGER-42`" in text
     assert "422 period closed" in text and "retry count 1" in text
-    assert "RMB-9* skipped: already in flight" in text
+    assert "`RMB-9` skipped: already in flight" in text
     assert len(blocks) == 1 + 4 and problems(blocks) == []
 
 

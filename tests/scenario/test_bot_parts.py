@@ -146,29 +146,7 @@ class GroupClient:
         return {"ok": True, "users": list(self.members)}
 
 
-def test_group_members_are_admins_and_cached_five_minutes():
-    now = [0.0]
-    client = GroupClient(["UG1"])
-    auth = Authorizer(frozenset({"U1"}), "S1", client, clock=lambda: now[0])  # type: ignore[arg-type]
-    assert auth.is_admin("U1") and auth.is_admin("UG1") and not auth.is_admin("U9")
-    assert not auth.is_admin("")
-    assert client.calls == 1
-    client.members = ["UG2"]
-    now[0] = 299.0
-    assert auth.is_admin("UG1") and client.calls == 1
-    now[0] = 301.0
-    assert not auth.is_admin("UG1") and auth.is_admin("UG2") and client.calls == 2
-
-
-def test_a_failed_group_lookup_keeps_the_last_members_and_waits_before_asking_again():
-    now = [0.0]
-    client = GroupClient(["UG1"])
-    auth = Authorizer(frozenset(), "S1", client, clock=lambda: now[0])  # type: ignore[arg-type]
-    assert auth.is_admin("UG1")
-    now[0], client.fail = 400.0, True
-    assert auth.is_admin("UG1") and client.calls == 2
-    now[0] = 410.0
-    assert auth.is_admin("UG1") and client.calls == 2
+# The user group's caching, refresh and revocation: tests/scenario/test_admin_group.py.
 
 
 def test_without_a_group_only_listed_users_are_admins():

@@ -11,16 +11,18 @@ from bot.slack.ids import COMMAND
 from tests.scenario.standin_methods import ANSWERS
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
-# Every Web API method the bot calls, and the bot scope it needs (None: no scope needed).
-METHOD_SCOPES = {
-    "auth.test": None,
-    "apps.connections.open": None,  # the app-level token's connections:write, not a bot scope
-    "chat.postMessage": "chat:write",
-    "chat.update": "chat:write",
-    "chat.postEphemeral": "chat:write",
-    "chat.getPermalink": None,
-    "views.publish": None,
-    "usergroups.users.list": "usergroups:read",
+# Every Web API method the bot calls, and the bot scopes it needs (none: no scope needed).
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "auth.test": (),
+    "apps.connections.open": (),  # the app-level token's connections:write, not a bot scope
+    "chat.postMessage": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.getPermalink": (),
+    "views.publish": (),
+    "usergroups.users.list": ("usergroups:read",),
+    # Whether a command's channel is private: public channels, private ones, DMs, group DMs.
+    "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
 }
 
 
@@ -58,5 +60,5 @@ def test_the_bot_scopes_are_exactly_the_ones_used():
     # The stand-in answers every method the bot calls (any other is refused), so this map
     # covers them all.
     assert set(ANSWERS) - {"response_url"} == set(METHOD_SCOPES)
-    used = {scope for scope in METHOD_SCOPES.values() if scope} | {"commands"}
+    used = {scope for scopes in METHOD_SCOPES.values() for scope in scopes} | {"commands"}
     assert set(manifest()["oauth_config"]["scopes"]["bot"]) == used

@@ -62,10 +62,10 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def start_serve(
-    log: Path, database_url: str, sim, slack, *, scheduler_interval: str = "3600"
+    log: Path, database_url: str, sim, slack, *, scheduler_interval: str = "3600", **extra: str
 ) -> tuple[subprocess.Popen[bytes], str]:
     """`syncbot serve` in HTTP mode on a free port, against the stand-in, the simulator and
-    `database_url`, logging to `log`; its process and its URL."""
+    `database_url` (with the settings in `extra` too), logging to `log`; its process and URL."""
     port = free_port()
     env = environment(
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -80,6 +80,7 @@ def start_serve(
         SYNCBOT_DATABASE_URL=database_url,
         ACCOUNTING_GATEWAY_URL=sim.url,
         ACCOUNTING_GATEWAY_TOKEN=TOKEN,
+        **extra,
     )
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -110,7 +111,7 @@ def test_serve_answers_slack_over_http_with_the_engine_behind_it(
     served.command("retry HON-2026-0001", ADMIN)
 
     [reply] = slack.wait_for("chat.postMessage", lambda c: "thread_ts" in c.params)
-    assert "HON-2026-0001* succeeded" in str(reply.params["blocks"])
+    assert "`HON-2026-0001` succeeded" in str(reply.params["blocks"])
     assert engine.history("HON-2026-0001").sync_log_state == "succeeded"
     assert served.http.send(b"token=x", secret="wrong").status_code == 401
 

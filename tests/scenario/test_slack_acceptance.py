@@ -115,7 +115,7 @@ def test_4_a_retry_that_succeeds_leaves_the_list_and_names_the_ledger_ref(
 
     text = reply_text(slack, listed)
     booking = sim.bookings()[key_of(engine, "HON-2026-0001")]
-    assert f"HON-2026-0001* succeeded: booked as `{booking.id}`" in text
+    assert f"`HON-2026-0001` succeeded: booked as `{booking.id}`" in text
     history = engine.history("HON-2026-0001")
     assert (history.sync_log_state, history.accounting_ref) == ("succeeded", booking.id)
     assert history.sync_log_retry_event_id is not None
@@ -135,7 +135,7 @@ def test_5_a_retry_that_fails_again_appends_the_error_and_counts_it(harness, eng
     harness.click(listed, Ids.RETRY_SELECTED, ADMIN, tick={"HON-2026-0001"})
 
     text = reply_text(slack, listed)
-    assert "HON-2026-0001* failed again" in text and "2026-10 is closed" in text
+    assert "`HON-2026-0001` failed again" in text and "2026-10 is closed" in text
     assert "retry count 1" in text and "needs_attention" in text
     row = engine.list_failed().items[0]
     assert row.retry_count == 1 and row.errors[0] == first_error and "closed" in row.errors[1]

@@ -91,6 +91,9 @@ def test_a_stranger_sees_no_figures_at_home_and_is_refused_from_an_admins_tab(
 def test_members_of_the_admin_user_group_may_act(harness, engine, sim, slack):
     fail_first_postings(engine, sim, 2)
     harness.command("status", GROUP_ADMIN)
+    slack.wait_for("chat.postEphemeral")
+    # (Sent at once, before any look-up answered, both checks would ask Slack: no check waits
+    # on another's Slack call.)
     harness.command("status", GROUP_ADMIN)
 
     answers = slack.wait_for("chat.postEphemeral", count=2)

@@ -47,7 +47,7 @@ def test_help_status_and_history_answer_only_the_asker(harness, queue, slack):
 
     harness.command("history HON-2026-0001", ADMIN)
     text = answers(slack, 3)
-    assert "*HON-2026-0001*: failed" in text and "initial → failed" in text and "HTTP 503" in text
+    assert "`HON-2026-0001`: failed" in text and "initial → failed" in text and "HTTP 503" in text
     users = [c.params["user"] for c in slack.calls("chat.postEphemeral")]
     assert users == [STRANGER, ADMIN, ADMIN] and slack.calls("chat.postMessage") == []
 
@@ -84,7 +84,7 @@ def test_retry_by_id_answers_in_a_thread_under_its_own_message(harness, queue, s
     [reply] = slack.wait_for(
         "chat.postMessage", lambda c: c.params.get("thread_ts") == parent.answer["ts"]
     )
-    assert "HON-2026-0001* succeeded: booked as" in str(reply.params["blocks"])
+    assert "`HON-2026-0001` succeeded: booked as" in str(reply.params["blocks"])
     assert queue.history("HON-2026-0001").sync_log_state == "succeeded"
     assert [r.source_id for r in queue.list_failed().items] == ["RMB-2026-0002"]
 
@@ -110,7 +110,7 @@ def test_retry_all_of_an_empty_queue_makes_no_event(harness, engine, sim, slack)
 def test_resolve_takes_a_record_out_with_who_and_why(harness, queue, slack):
     harness.command("resolve HON-2026-0001 booked by hand, ticket 7", ADMIN)
 
-    assert "resolved by hand: booked by hand, ticket 7" in ephemeral(slack)
+    assert "resolved by hand: `booked by hand, ticket 7`" in ephemeral(slack)
     assert queue.history("HON-2026-0001").sync_log_state == "resolved"
     with queue.sessions() as session:
         change = session.scalars(select(RecordChange)).one()

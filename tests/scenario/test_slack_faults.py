@@ -21,7 +21,7 @@ def test_a_429_and_a_500_while_results_are_posted_are_retried(harness, engine, s
     slack.fail_next("chat.update", 1, status=500)
     harness.click(listed, Ids.RETRY_SELECTED, ADMIN, tick={"HON-2026-0001"})
 
-    assert "HON-2026-0001* succeeded" in reply_text(slack, listed)
+    assert "`HON-2026-0001` succeeded" in reply_text(slack, listed)
     slack.wait_for("chat.update")
     assert [c.status for c in slack.calls("chat.postMessage")] == [200, 429, 200]
     assert [c.status for c in slack.calls("chat.update")] == [500, 200]

@@ -77,7 +77,7 @@ def test_a_manual_retry_during_an_outage_runs_with_a_warning(slack_settings, sin
         listed = open_list(harness, slack)
         harness.click(listed, Ids.RETRY_SELECTED, ADMIN, tick={"RMB-2026-0001"})
         reply = reply_text(slack, listed)
-        assert "RMB-2026-0001* succeeded" in reply
+        assert "`RMB-2026-0001` succeeded" in reply
         assert "Gateway down" in str(slack.thread(CHANNEL, listed["ts"])[0]["blocks"])
 
         slack.wait_for("views.publish")  # the asker's Home tab, refreshed after the retry

@@ -6,16 +6,19 @@ server playing Slack; the acceptance story runs through it as it does over HTTP.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from bot.slack.app import build_bot
+from bot.slack.app import SlackBot, build_bot
 from bot.slack.ids import Ids
 from bot.slack.server import socket_mode_handler
 from bot.slack.settings import SlackSettings
+from tests.reliability.test_hostile_slack import settle
 from tests.scenario.conftest import (
     ADMIN,
     ALERTS,
@@ -54,9 +57,24 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
+@dataclass
+class Connected:
+    """The bot connected over Socket Mode, Slack's side of the socket, and the harness."""
+
+    harness: Harness
+    bot: SlackBot
+    server: SlackSocket
+
+
 @pytest.fixture
-def over_socket(engine) -> Iterator[Harness]:
+def over_socket(connected: Connected) -> Harness:
     """The bot connected over Socket Mode to the local Slack, on the test's database."""
+    return connected.harness
+
+
+@pytest.fixture
+def connected(engine) -> Iterator[Connected]:
+    """The bot connected over Socket Mode to the local Slack, with its parts."""
     with (
         SlackSocket() as server,
         SlackStandIn(BOT_TOKEN, usergroups={}, app_token=APP_TOKEN) as slack,
@@ -75,7 +93,7 @@ def over_socket(engine) -> Iterator[Harness]:
         handler.connect()
         server.wait_connected()
         try:
-            yield Harness(SocketTransport(server), slack, CHANNEL)
+            yield Connected(Harness(SocketTransport(server), slack, CHANNEL), bot, server)
         finally:
             # Slack's side hangs up first: the client's reader would otherwise sit out its
             # 3-second receive timeout before noticing it was closed. Closing the client only
@@ -102,7 +120,7 @@ def test_the_whole_story_over_socket_mode(over_socket, engine, sim):
 
     before = len(sim.requests())
     over_socket.click(listed, Ids.RETRY_SELECTED, ADMIN, tick={"RMB-2026-0002"})
-    assert "RMB-2026-0002* succeeded: booked as" in reply_text(slack, listed)
+    assert "`RMB-2026-0002` succeeded: booked as" in reply_text(slack, listed)
     assert sent_keys(sim, before) == [key_of(engine, "RMB-2026-0002")]
     history = engine.history("RMB-2026-0002")
     assert history.sync_log_state == "succeeded"
@@ -113,3 +131,92 @@ def test_the_whole_story_over_socket_mode(over_socket, engine, sim):
     published = slack.wait_for("views.publish", count=2)
     assert all(p.params["user_id"] == ADMIN for p in published)
     assert "*failed*\\n2" in str(published[-1].params["view"]["blocks"])
+
+
+# -- malformed envelopes (issue 10, point 6) ----------------------------------------------------
+
+CLICK = {
+    "type": "block_actions",
+    "user": {"id": ADMIN},
+    "team": {"id": "T0VOLUNTEERS"},
+    "response_url": "",
+    "actions": [{"action_id": "retry_all", "block_id": "b", "type": "button", "value": "{}"}],
+}
+COMMAND = {
+    "command": "/accounting",
+    "text": "retry all",
+    "user_id": ADMIN,
+    "channel_id": CHANNEL,
+    "team_id": "T0VOLUNTEERS",
+    "response_url": "",
+}
+# Payloads Slack never sends; each made Bolt (or the client before it) fail.
+BAD_PAYLOADS: list[tuple[str, Any]] = [
+    ("interactive", [1, 2]),
+    ("interactive", 5),
+    ("slash_commands", "retry all"),
+    ("interactive", {**CLICK, "user": 5}),
+    ("interactive", {**CLICK, "team": 5}),
+    ("interactive", {**CLICK, "actions": "retry_all"}),
+    ("interactive", {**CLICK, "actions": [5]}),
+    ("interactive", {**CLICK, "actions": []}),
+    ("interactive", {**CLICK, "authorizations": [{"team": []}]}),
+    ("interactive", {**CLICK, "type": "interactive_message"}),
+    ("slash_commands", {**COMMAND, "user_id": ["x"]}),
+    ("slash_commands", {**COMMAND, "text": {"a": 1}}),
+    ("events_api", {"type": "event_callback", "event": "app_home_opened"}),
+    ("events_api", {"type": "event_callback", "event": {"type": "x", "user": 5}}),
+]
+
+
+def bad_envelopes() -> list[dict[str, Any]]:
+    """Envelopes with a malformed payload, or malformed themselves; each with its own id."""
+    envelopes = [
+        {"envelope_id": f"bad-payload-{n}", "type": kind, "payload": payload}
+        for n, (kind, payload) in enumerate(BAD_PAYLOADS)
+    ]
+    good = {"type": "slash_commands", "payload": COMMAND}
+    return envelopes + [
+        {**good, "envelope_id": "bad-type", "type": 5},
+        {**good, "envelope_id": "unknown-type", "type": "slash_command"},
+        {**good, "envelope_id": "null-payload", "payload": None},
+        {"envelope_id": "missing-payload", "type": "slash_commands"},
+        {**good, "envelope_id": "bad-retry", "retry_attempt": "1"},
+        {**good, "envelope_id": "bad-accepts", "accepts_response_payload": "yes"},
+    ]
+
+
+def test_malformed_envelopes_are_acknowledged_and_dropped(connected, engine, sim, caplog):
+    fail_first_postings(engine, sim, 2)
+    requests = len(sim.requests())
+    slack, server = connected.harness.slack, connected.server
+    caplog.set_level(logging.INFO)
+    envelopes = bad_envelopes()
+    for envelope in envelopes:
+        server.send_envelope(envelope)
+    # Without a usable id there is nothing to acknowledge: dropped all the same, never run.
+    unusable = [
+        {"envelope_id": 5, "type": "slash_commands", "payload": COMMAND},
+        {"type": "slash_commands", "payload": COMMAND},
+    ]
+    for envelope in unusable:
+        server.send_envelope(envelope)
+    for envelope in envelopes:
+        _ack, seconds = server.wait_ack(envelope["envelope_id"])
+        assert seconds < 3
+    wait_until(lambda: len(dropped(caplog)) == len(envelopes) + len(unusable))
+    settle(connected.bot)
+
+    # No "something went wrong", nor any other call: only the bot's own connecting.
+    assert [c.method for c in slack.calls()] == ["apps.connections.open"]
+    assert len(sim.requests()) == requests and engine.count_failed() == 2
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    # The connection is still good: a well-formed command is served.
+    connected.harness.command("help", ADMIN)
+    slack.wait_for("chat.postEphemeral")
+
+
+def dropped(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The log lines saying a Socket Mode envelope was dropped."""
+    said = [r.getMessage() for r in caplog.records]
+    return [m for m in said if m.startswith("a Socket Mode envelope was dropped")]

@@ -14,7 +14,7 @@ from bot.slack.answers import (
     resolved_text,
     status_text,
 )
-from bot.slack.blocks import new_nonce
+from bot.slack.blocks import escape, new_nonce
 from bot.slack.command import USAGE, Command, CommandError, parse
 from bot.slack.ids import COMMAND
 from bot.slack.list_state import ListState
@@ -82,7 +82,32 @@ def answer(asked: Asked, text: str) -> None:
     if not asked.bot.is_admin(asked.user):
         asked.tell(REFUSED)
         return
+    refused = asked.bot.privacy.refused(command.name, asked.channel)
+    if refused is not None:
+        asked.tell(refused)
+        return
+    ambiguous = spelled_together(asked, command)
+    if ambiguous is not None:
+        asked.tell(ambiguous)
+        return
     HANDLERS[command.name](asked, command)
+
+
+def spelled_together(asked: Asked, command: Command) -> str | None:
+    """A refusal if unquoted words also spell a record's id with spaces: which one was meant?"""
+    if not command.joined:
+        return None
+    found = asked.bot.engine.known(command.joined)
+    if not found:
+        return None
+    # The longest reading is the likeliest id the person meant.
+    meant = max(found, key=len)
+    shown = escape(meant.replace("`", "'"))
+    return (
+        f"`{shown}` is also a record's source id. Put a source id with spaces in double quotes "
+        f'so that I act on the record you mean, e.g. `{COMMAND} {command.name} "{shown}" ...`. '
+        "Nothing was done."
+    )
 
 
 def _status(asked: Asked, _command: Command) -> None:

@@ -1,0 +1,142 @@
+"""Ledger references of any length the gateway returns are stored whole, on both databases,
+for single postings, batches, lookups and resolves; and migration 0005 keeps what 0004 held."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, select
+
+from storage.db import make_engine
+from storage.migrate import upgrade
+from storage.models import Attempt, Record, RetryEventItem, SyncLogEntry
+from sync_engine.engine import SyncEngine
+from sync_engine.gateway_sim import Fault
+from tests.conftest import posting, settings_for
+
+LENGTHS = [300, 2000]
+MODES = [
+    pytest.param({"batch_size": 1, "concurrency": 1}, id="singles"),
+    pytest.param({"batch_size": 30, "concurrency": 2}, id="batches"),
+]
+
+
+def stored_refs(engine) -> dict[str, tuple[str | None, list[str | None]]]:
+    """source_id -> (the sync log's reference, every attempt's reference)."""
+    with engine.reads() as session:
+        logs = session.execute(
+            select(Record.source_id, Record.id, SyncLogEntry.accounting_ref).join(
+                SyncLogEntry, SyncLogEntry.record_id == Record.id
+            )
+        ).all()
+        attempts = session.execute(select(Attempt.record_id, Attempt.accounting_ref)).all()
+    return {
+        source_id: (ref, [a_ref for rid, a_ref in attempts if rid == record_id])
+        for source_id, record_id, ref in logs
+    }
+
+
+def booked(sim) -> dict[str, str]:
+    """source_id -> the reference the simulated ledger gave it."""
+    return {b.posting.source_id: b.id for b in sim.bookings().values()}
+
+
+@pytest.mark.parametrize("length", LENGTHS)
+@pytest.mark.parametrize("mode", MODES)
+def test_long_references_are_stored_whole(make_engine_for, sim, length, mode):
+    engine = make_engine_for(**mode)
+    sim.config.reference_length = length
+    engine.submit([posting(n) for n in range(1, 36)])
+
+    result = engine.sync(requested_by="scheduler", via="scheduler")
+
+    refs = booked(sim)
+    assert len(refs) == 35 and all(len(ref) == length for ref in refs.values())
+    assert not result.initial.failed, result.initial.failed
+    assert {s.source_id: s.accounting_ref for s in result.initial.succeeded} == refs
+    assert stored_refs(engine) == {s: (ref, [ref]) for s, ref in refs.items()}
+    assert engine.history("RMB-2026-0035").accounting_ref == refs["RMB-2026-0035"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_manual_retry_and_its_event_keep_a_long_reference_whole(make_engine_for, sim, mode):
+    engine = make_engine_for(**mode)
+    engine.submit([posting(n) for n in range(1, 4)])
+    sim.faults.add(Fault(kind="unavailable"))
+    engine.sync(requested_by="scheduler", via="scheduler")  # all three fail once
+    sim.faults.clear()
+    sim.config.reference_length = 2000
+
+    result = engine.retry_all(requested_by="U1", via="slack")
+
+    refs = booked(sim)
+    assert {s.source_id: s.accounting_ref for s in result.succeeded} == refs
+    assert {s: entry[0] for s, entry in stored_refs(engine).items()} == refs
+    assert all(entry[1][-1] == refs[s] for s, entry in stored_refs(engine).items())
+    with engine.reads() as session:
+        details = session.execute(select(RetryEventItem.detail)).scalars().all()
+    assert sorted(details) == sorted(refs.values())
+
+
+def test_a_reference_found_by_lookup_is_stored_whole(make_engine_for, sim):
+    # A 502 after booking: the outcome is settled by the lookup, which answers the reference.
+    engine = make_engine_for(batch_size=1, concurrency=1)
+    sim.config.reference_length = 2000
+    engine.submit([posting(1), posting(2)])
+    sim.faults.add(Fault(kind="upstream_error_after_booking", source_ids=("RMB-2026-0001",)))
+
+    engine.sync(requested_by="scheduler", via="scheduler")
+
+    ref = booked(sim)["RMB-2026-0001"]
+    assert [r.status for r in sim.requests()][:2] == [502, 200]  # the posting, its lookup
+    assert len(ref) == 2000 and stored_refs(engine)["RMB-2026-0001"] == (ref, [ref])
+
+
+def test_resolve_stores_a_long_reference_the_lookup_found_whole(make_engine_for, sim):
+    engine = make_engine_for(batch_size=1, concurrency=1)
+    engine.submit([posting(1)])
+    sim.faults.add(Fault(kind="unavailable"))
+    engine.sync(requested_by="scheduler", via="scheduler")
+    sim.faults.clear()
+    sim.config.reference_length = 300
+    with engine.reads() as session:
+        key = session.scalars(select(Record.idempotency_key)).one()
+    # Booked in the ledger by another way in (the same key), then resolved here.
+    engine.gateway.post(key, posting(1))
+
+    result = engine.resolve("RMB-2026-0001", "booked by the gateway's own retry", by="U1")
+
+    assert result.state == "succeeded" and len(result.accounting_ref or "") == 300
+    assert stored_refs(engine)["RMB-2026-0001"][0] == result.accounting_ref
+
+
+def test_migration_0005_keeps_what_0004_stored_and_then_takes_any_length(database_url, sim):
+    db = make_engine(database_url)
+    try:
+        upgrade(db, "0004")
+        settings = settings_for(database_url, sim.url, batch_size=1, concurrency=1)
+        sim.config.reference_length = 128  # the most the old column held
+        with SyncEngine(settings, migrate=False) as old:
+            old.submit([posting(1), posting(2)])
+            old.sync(requested_by="scheduler", via="scheduler")
+        before = stored_refs_of(settings)
+        assert all(len(ref or "") == 128 for ref, _ in before.values())
+
+        upgrade(db, "0005")
+
+        for table in ("sync_log", "attempts"):
+            [column] = [c for c in inspect(db).get_columns(table) if c["name"] == "accounting_ref"]
+            assert getattr(column["type"], "length", None) is None  # no limit left
+        assert stored_refs_of(settings) == before
+        sim.config.reference_length = 2000
+        with SyncEngine(settings, migrate=False) as new:
+            new.submit([posting(3)])
+            new.sync(requested_by="scheduler", via="scheduler")
+        ref = booked(sim)["RMB-2026-0003"]
+        assert len(ref) == 2000 and stored_refs_of(settings)["RMB-2026-0003"] == (ref, [ref])
+    finally:
+        db.dispose()
+
+
+def stored_refs_of(settings) -> dict[str, tuple[str | None, list[str | None]]]:
+    with SyncEngine(settings, migrate=False) as engine:
+        return stored_refs(engine)
