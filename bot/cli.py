@@ -8,173 +8,36 @@ printed as data, never as markup (bot/render.py), and long answers stream.
 
 from __future__ import annotations
 
-import getpass
 import io
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from bot.cli_support import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    engine,
+    fail,
+    load_settings,
+    load_slack_settings,
+    progress_bar,
+    reader,
+    who,
+)
+
 if TYPE_CHECKING:
-    from pydantic import ValidationError
-    from rich.console import RenderableType
     from sqlalchemy.orm import Session, sessionmaker
 
-    from bot.slack.settings import SlackSettings
-    from sync_engine.engine import SyncEngine
     from sync_engine.results import FailedRecord, RetryResult
-    from sync_engine.settings import Settings
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "main", "tune_threads"]
 json_option = click.option("--json", "as_json", is_flag=True, help="Answer in JSON for scripts.")
 FAILED_PAGE = 500  # `syncbot failed` reads the queue this many rows at a time
-WRITE_CHUNK = 1 << 16  # a streamed answer is written in pieces of about this many characters
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    """Print a one-line reason on stderr and exit."""
-    from bot.render import visible
-
-    click.echo(f"syncbot: {visible(message)}", err=True)
-    sys.exit(code)
-
-
-def load_settings() -> Settings:
-    """Read the settings once; a bad value is bad input that names the variable."""
-    from pydantic import ValidationError
-
-    from sync_engine.settings import Settings
-
-    try:
-        return Settings()
-    except ValidationError as exc:
-        fail(f"bad setting: {setting_problems(exc)}")
-
-
-def setting_problems(exc: ValidationError) -> str:
-    """A settings validation error as one line that names each variable."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-    )
-
-
-def load_slack_settings() -> SlackSettings:
-    """Read the Slack bot's settings once; a bad or missing value names the variable."""
-    from pydantic import ValidationError
-
-    from bot.slack.settings import SlackSettings
-
-    try:
-        return SlackSettings()  # type: ignore[call-arg]
-    except ValidationError as exc:
-        fail(f"bad setting: {setting_problems(exc)}")
-
-
-@contextmanager
-def reader() -> Iterator[sessionmaker[Session]]:
-    """Read-only sessions for a query command, engine errors as for `engine()`.
-
-    A query needs the database alone: the engine's gateway client, sending threads and
-    metrics would cost more to import and set up than the query takes (docs/performance.md).
-    """
-    from storage.db import make_engine, make_read_sessionmaker
-    from storage.migrate import ensure_schema
-    from sync_engine.errors import BadInput, SyncEngineError
-
-    settings = load_settings()
-    db = make_engine(settings.database_url)
-    try:
-        ensure_schema(db)
-        yield make_read_sessionmaker(db)
-    except BadInput as exc:
-        fail(str(exc))
-    except SyncEngineError as exc:
-        fail(str(exc), EXIT_FAILED)
-    finally:
-        db.dispose()
-
-
-@contextmanager
-def engine() -> Iterator[SyncEngine]:
-    """The engine for one command; engine errors become one-line messages and exit codes."""
-    from sync_engine.engine import SyncEngine
-    from sync_engine.errors import BadInput, SyncEngineError
-
-    settings = load_settings()
-    try:
-        with SyncEngine(settings) as eng:
-            yield eng
-    except BadInput as exc:
-        fail(str(exc))
-    except SyncEngineError as exc:
-        fail(str(exc), EXIT_FAILED)
-
-
-def who() -> str:
-    """The OS user, who asked for a CLI retry."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
-def emit(data: Any) -> None:
-    """Write a JSON answer to stdout."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def emit_stream(data: Any) -> None:
-    """Write a JSON answer to stdout as it is converted (its `Streamed` arrays item by item)."""
-    from bot.render import json_chunks
-
-    out = sys.stdout
-    pending: list[str] = []
-    size = 0
-    for chunk in json_chunks(data):
-        pending.append(chunk)
-        size += len(chunk)
-        if size >= WRITE_CHUNK:
-            out.write("".join(pending))
-            pending, size = [], 0
-    out.write("".join(pending) + "\n")
-    out.flush()
-
-
-def show(*renderables: RenderableType) -> None:
-    """Print rich renderables to stdout; plain strings are not read as markup either."""
-    from rich.console import Console
-
-    console = Console(markup=False, emoji=False, highlight=False)
-    for renderable in renderables:
-        console.print(renderable)
-
-
-def say(text: str, err: bool = False) -> None:
-    """Print one line that may hold record, gateway or personal text, control codes escaped."""
-    from bot.render import visible
-
-    click.echo(visible(text), err=err)
-
-
-@contextmanager
-def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int | None], None] | None]:
-    """A rich progress bar on stderr for long work, fed by the engine's progress callback."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
 
 
 @contextmanager
@@ -244,7 +107,7 @@ def db_upgrade() -> None:
 @json_option
 def import_(file: str, update: bool, as_json: bool) -> None:
     """Import approved records from FILE (JSON array, JSON lines or CSV)."""
-    from bot.render import import_json, plain
+    from bot.render import emit, import_json, plain, say
     from sync_engine.errors import ImportRejected
 
     with engine() as eng:
@@ -272,7 +135,7 @@ def import_(file: str, update: bool, as_json: bool) -> None:
 
 def finish_retry(result: RetryResult, as_json: bool, title: str) -> NoReturn:
     """Print a retry's result and exit 0 if every attempted record succeeded, else 1."""
-    from bot.render import retry_report, retry_stream
+    from bot.render import emit_stream, retry_report, retry_stream, show
 
     if as_json:
         emit_stream(retry_stream(result))
@@ -285,7 +148,16 @@ def finish_retry(result: RetryResult, as_json: bool, title: str) -> NoReturn:
 @json_option
 def sync(as_json: bool) -> None:
     """Send pending records, then retry the failed ones whose backoff is due."""
-    from bot.render import held_back_line, outage_line, result_count, retry_report, retry_stream
+    from bot.render import (
+        emit_stream,
+        held_back_line,
+        outage_line,
+        result_count,
+        retry_report,
+        retry_stream,
+        say,
+        show,
+    )
 
     with engine() as eng, progress_bar("syncing", not as_json) as progress:
         result = eng.sync(requested_by=who(), via="cli", progress=progress)
@@ -323,7 +195,7 @@ def sync(as_json: bool) -> None:
 @json_option
 def failed(kind: str | None, error_class: str | None, limit: int | None, as_json: bool) -> None:
     """List the failed queue, oldest first."""
-    from bot.render import Streamed, failed_table
+    from bot.render import Streamed, emit_stream, failed_table, show
 
     with reader() as reads:
         rows = failed_rows(reads, kind, error_class, limit)
@@ -368,7 +240,7 @@ def retry(source_ids: tuple[str, ...], retry_all: bool, as_json: bool) -> None:
             )
         outage = eng.outage()
     if outage is not None:
-        from bot.render import outage_line
+        from bot.render import outage_line, say
 
         # On stderr, so that --json output stays one document.
         say(f"warning: {outage_line(outage)}", err=True)
@@ -383,7 +255,7 @@ def retry(source_ids: tuple[str, ...], retry_all: bool, as_json: bool) -> None:
 @json_option
 def resolve(source_id: str, reason: str, as_json: bool) -> None:
     """Take SOURCE_ID out of the failed queue without sending it (the gateway is asked first)."""
-    from bot.render import plain
+    from bot.render import emit, plain, say
 
     with engine() as eng:
         result = eng.resolve(source_id, reason, by=who())
@@ -400,7 +272,7 @@ def resolve(source_id: str, reason: str, as_json: bool) -> None:
 @json_option
 def history(source_id: str, as_json: bool) -> None:
     """Show every attempt, error, retry event and change of SOURCE_ID."""
-    from bot.render import history_json, history_table
+    from bot.render import emit, history_json, history_table, say, show
     from sync_engine import queries
 
     with reader() as reads, reads() as session:
@@ -419,7 +291,7 @@ def history(source_id: str, as_json: bool) -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Counts by state and error class, last success, the gateway's last answer."""
-    from bot.render import outage_line, status_json, when
+    from bot.render import emit, outage_line, say, status_json, when
     from sync_engine import queries
 
     with reader() as reads, reads() as session:

@@ -4,10 +4,17 @@ Every answer becomes a `PostResult`: `succeeded` (with the ledger's reference), 
 its error class), or `uncertain` (a timeout, a dropped connection, a 502, a 2xx that cannot be
 read). Uncertain results are settled by the lookup endpoint; whatever stays uncertain is safe to
 resend, because every attempt carries the record's one idempotency key.
+
+What the gateway sends back is bounded where it is read: a body past `MAX_BODY_BYTES` is not
+read further and counts as unreadable (a 2xx then is uncertain and looked up), and a ledger
+reference is taken whole up to `MAX_REF_CHARS` characters (the database keeps any length; a
+longer one, or one that is empty or not a string, is a malformed answer: the posting stays
+uncertain, is looked up, and a lookup answering such a reference is a failed lookup).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -38,6 +45,17 @@ class PostResult:
 
 
 MAX_RETRY_AFTER = 86400.0  # a day: past this a header is more likely broken than meant
+MAX_BODY_BYTES = 1 << 20  # a batch of 30 answers with their errors fits many times over
+MAX_REF_CHARS = 4096  # a ledger's reference; past this it is more likely broken than meant
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer of the gateway, its body read up to `MAX_BODY_BYTES` (None past it)."""
+
+    status_code: int
+    headers: httpx.Headers
+    body: bytes | None
 
 
 def _route(method: str, url: str) -> str:
@@ -47,7 +65,7 @@ def _route(method: str, url: str) -> str:
     return "batch" if url.endswith(":batch") else "posting"
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: Answer) -> float | None:
     value = response.headers.get("Retry-After")
     try:
         seconds = float(value) if value is not None else None
@@ -84,11 +102,32 @@ def _failure(key: str, status: int, body: Any, retry_after: float | None = None)
     )
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: Answer) -> Any:
+    if response.body is None:
+        return None
     try:
-        return response.json()
+        return json.loads(response.body)
     except ValueError:
         return None
+
+
+def _ref(found: Any) -> str | None:
+    """A ledger reference as the contract gives it (`id`), or None if it is malformed."""
+    ref = found.get("id") if isinstance(found, dict) else None
+    if isinstance(ref, str) and 0 < len(ref) <= MAX_REF_CHARS:
+        return ref
+    return None
+
+
+def _read_capped(response: httpx.Response) -> bytes | None:
+    """The body, or None once it grows past `MAX_BODY_BYTES` (the rest is never read)."""
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class GatewayClient:
@@ -120,10 +159,15 @@ class GatewayClient:
         """Close the connection pool."""
         self._http.close()
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, url: str, **kwargs: Any) -> Answer:
         self.limiter.acquire()
         started = time.perf_counter()
-        response = self._http.request(method, url, **kwargs)
+        request = self._http.build_request(method, url, **kwargs)
+        raw = self._http.send(request, stream=True)
+        try:
+            response = Answer(raw.status_code, raw.headers, _read_capped(raw))
+        finally:
+            raw.close()
         if self._observe is not None:
             route = (
                 "lookup" if method == "GET" else "batch" if url.endswith(":batch") else "posting"
@@ -155,12 +199,13 @@ class GatewayClient:
             return self._network_failure([key], exc)[0]
         return self._read_single(key, response)
 
-    def _read_single(self, key: str, response: httpx.Response) -> PostResult:
+    def _read_single(self, key: str, response: Answer) -> PostResult:
         status = response.status_code
         body = _json(response)
         if 200 <= status < 300:
-            if isinstance(body, dict) and isinstance(body.get("id"), str):
-                return PostResult(key, SUCCEEDED, status, body["id"])
+            ref = _ref(body)
+            if ref is not None:
+                return PostResult(key, SUCCEEDED, status, ref)
             return PostResult(
                 key, UNCERTAIN, status, None, f"{status} with an unreadable body", TRANSIENT
             )
@@ -202,9 +247,9 @@ class GatewayClient:
         for row in rows if isinstance(rows, list) else []:
             if not isinstance(row, dict) or row.get("idempotency_key") not in keys:
                 continue
-            key, status = row["idempotency_key"], row.get("status")
-            if isinstance(status, int) and 200 <= status < 300 and isinstance(row.get("id"), str):
-                by_key[key] = PostResult(key, SUCCEEDED, status, row["id"])
+            key, status, ref = row["idempotency_key"], row.get("status"), _ref(row)
+            if isinstance(status, int) and 200 <= status < 300 and ref is not None:
+                by_key[key] = PostResult(key, SUCCEEDED, status, ref)
             elif isinstance(status, int) and status >= 300:
                 by_key[key] = _failure(key, status, row.get("error"))
         missing = "no result for this item in the batch answer"
@@ -220,14 +265,13 @@ class GatewayClient:
         except httpx.HTTPError as exc:
             raise GatewayUnreachable(f"the gateway lookup failed: {type(exc).__name__}") from exc
         body = _json(response)
-        if (
-            response.status_code == 200
-            and isinstance(body, dict)
-            and isinstance(body.get("id"), str)
-        ):
-            return str(body["id"])
+        ref = _ref(body)
+        if response.status_code == 200 and ref is not None:
+            return ref
         if response.status_code == 404:
             return None
+        if response.status_code == 200:
+            raise GatewayUnreachable("the gateway lookup answered 200 without a readable reference")
         raise GatewayUnreachable(
             f"the gateway lookup answered {_problem_text(response.status_code, body)}"
         )

@@ -154,7 +154,8 @@ class Authorizer:
         if is_temporary(error) and now < self._trusted_until:
             # Ask once more when the trust runs out, so that its end is a look-up's (and logged).
             self._ask_after = min(self._ask_after, self._trusted_until)
-            log.warning(
+            # ERROR all the same: admins should hear of it before the trust runs out.
+            log.error(
                 "usergroups.users.list failed for %s (%s); its members are trusted for %.0f s more",
                 self.usergroup,
                 _why(error),

@@ -14,10 +14,12 @@ from sync_engine.gateway_sim import Fault
 from tests.conftest import posting, settings_for
 
 LENGTHS = [300, 2000]
+# Batches: one full batch and one of five. Singles: a few are enough.
 MODES = [
     pytest.param({"batch_size": 1, "concurrency": 1}, id="singles"),
     pytest.param({"batch_size": 30, "concurrency": 2}, id="batches"),
 ]
+RECORDS = {1: 5, 30: 35}
 
 
 def stored_refs(engine) -> dict[str, tuple[str | None, list[str | None]]]:
@@ -45,16 +47,18 @@ def booked(sim) -> dict[str, str]:
 def test_long_references_are_stored_whole(make_engine_for, sim, length, mode):
     engine = make_engine_for(**mode)
     sim.config.reference_length = length
-    engine.submit([posting(n) for n in range(1, 36)])
+    records = RECORDS[mode["batch_size"]]
+    engine.submit([posting(n) for n in range(1, records + 1)])
 
     result = engine.sync(requested_by="scheduler", via="scheduler")
 
     refs = booked(sim)
-    assert len(refs) == 35 and all(len(ref) == length for ref in refs.values())
+    assert len(refs) == records and all(len(ref) == length for ref in refs.values())
     assert not result.initial.failed, result.initial.failed
     assert {s.source_id: s.accounting_ref for s in result.initial.succeeded} == refs
     assert stored_refs(engine) == {s: (ref, [ref]) for s, ref in refs.items()}
-    assert engine.history("RMB-2026-0035").accounting_ref == refs["RMB-2026-0035"]
+    last = f"RMB-2026-{records:04d}"
+    assert engine.history(last).accounting_ref == refs[last]
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -347,7 +347,10 @@ def _only_refused(calls: list[Any], text: str) -> None:
     """A non-administrator hears a refusal or a usage hint, never a list or a record's data."""
     for call in calls:
         assert call.method not in ("chat.update",), call.params
-        assert not (call.method == "chat.postMessage" and call.params.get("blocks")), call.params
+        # A refusal in the app's DM carries its words as answer sections; nothing else may post.
+        blocks = call.params.get("blocks") or []
+        posted = [b for b in blocks if not str(b.get("block_id")).startswith("answer.")]
+        assert not (call.method == "chat.postMessage" and posted), call.params
         said = json.dumps(call.params, ensure_ascii=False)
         for source_id in KNOWN:
             assert source_id not in said or source_id in text, said[:500]
