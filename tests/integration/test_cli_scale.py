@@ -48,8 +48,10 @@ def test_retry_all_of_60_prints_a_summary_and_json_every_result(
     cli_on: Cli, gateway: Gateway
 ) -> None:
     rows = sixty("RMB")
-    # Both batches answered 503 (too few to be an outage): all 60 wait in the failed queue.
-    arrange(cli_on, rows, VALIDATION_404, {"kind": "unavailable", "count": 2}, batch_size=30)
+    # Both batches answered 503 (too few to be an outage): all 60 wait in the failed queue,
+    # their automatic retries far off (full jitter could otherwise make one due at once).
+    unavailable = {"kind": "unavailable", "count": 2}
+    arrange(cli_on, rows, VALIDATION_404, unavailable, batch_size=30, backoff_base_seconds=3600)
     even = [str(r["source_id"]) for r in rows[0::2]]
     odd = [str(r["source_id"]) for r in rows[1::2]]
 
