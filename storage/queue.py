@@ -25,7 +25,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -309,6 +308,9 @@ def _insert_statement(table_name: str, names: tuple[str, ...]) -> Any:
 
 def _unnest(table: Table, names: tuple[str, ...], alias: str | None) -> Any:
     """Rows unnested from one array parameter (`a_<name>`) per column, typed as the table's."""
+    # Imported here: SQLite installations (and the query commands) never load the dialect.
+    from sqlalchemy.dialects.postgresql import ARRAY
+
     arrays = [bindparam(f"a_{n}", type_=ARRAY(table.c[n].type)) for n in names]
     columns = (column(n, table.c[n].type) for n in names)
     return func.unnest(*arrays).table_valued(*columns).render_derived(name=alias)

@@ -26,23 +26,8 @@ import httpx
 from sync_engine.contract import MAX_BATCH_ITEMS, Posting
 from sync_engine.errors import GatewayUnreachable
 from sync_engine.policy import TRANSIENT, classify_status
+from sync_engine.post_result import FAILED, SUCCEEDED, UNCERTAIN, PostResult
 from sync_engine.ratelimit import RateLimiter
-
-SUCCEEDED, FAILED, UNCERTAIN = "succeeded", "failed", "uncertain"
-
-
-@dataclass(frozen=True)
-class PostResult:
-    """How one posting of one record ended."""
-
-    idempotency_key: str
-    outcome: str
-    http_status: int | None = None
-    accounting_ref: str | None = None
-    error: str | None = None
-    error_class: str | None = None
-    retry_after: float | None = None
-
 
 MAX_RETRY_AFTER = 86400.0  # a day: past this a header is more likely broken than meant
 MAX_BODY_BYTES = 1 << 20  # a batch of 30 answers with their errors fits many times over

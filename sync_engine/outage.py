@@ -42,9 +42,9 @@ from sqlalchemy.orm import Session
 from storage.models import AlertOutbox, GatewayStatus, SyncLogEntry
 from storage.queue import FAILED, add_rows
 from sync_engine.contract import format_time
-from sync_engine.gateway import SUCCEEDED as OK
-from sync_engine.gateway import PostResult
 from sync_engine.policy import AUTH, NEEDS_ATTENTION, TRANSIENT, BackoffSettings, step_ceiling
+from sync_engine.post_result import SUCCEEDED as OK
+from sync_engine.post_result import PostResult
 from sync_engine.results import Outage
 
 RATE_LIMITED = 429

@@ -15,10 +15,10 @@ from sqlalchemy.engine import Connection
 from storage.models import AlertOutbox, Attempt, GatewayStatus, RetryEventItem
 from storage.queue import FAILED, SUCCEEDED, Claimed, add_rows, settle
 from sync_engine.contract import format_time
-from sync_engine.gateway import SUCCEEDED as OK
-from sync_engine.gateway import PostResult
 from sync_engine.money import format_amount
 from sync_engine.policy import BackoffSettings, next_retry
+from sync_engine.post_result import SUCCEEDED as OK
+from sync_engine.post_result import PostResult
 from sync_engine.results import Failed, Succeeded
 
 MANUAL = "manual"

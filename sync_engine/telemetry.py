@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from storage.queue import Claimed
-from sync_engine.gateway import PostResult
+from sync_engine.post_result import PostResult
 from sync_engine.results import RetryResult, Status
 
 log = logging.getLogger(__name__)
