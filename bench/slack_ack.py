@@ -44,11 +44,10 @@ from bench.common import (
     machine,
     show_table,
 )
+from bench.slack_standin import payloads
+from bench.slack_standin.server import SlackStandIn
 from storage.db import make_engine
 from storage.models import RetryEvent
-from tests.scenario import payloads
-from tests.scenario.harness import find_element
-from tests.scenario.standin import SlackStandIn
 
 BOT_TOKEN = "xoxb-bench-token"
 SECRET = "bench-signing-secret-0123456789ab"
@@ -105,7 +104,7 @@ def signed(kind: str, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
 
 def click(slack: SlackStandIn, message: dict[str, Any], action_id: str, tick: set[str]) -> Any:
     """The `block_actions` payload of a click on `message`, with `tick` ticked."""
-    block, element = find_element(message["blocks"], action_id)
+    block, element = payloads.find_element(message["blocks"], action_id)
     action = payloads.element_action(block, element, None)
     state = payloads.state_values(message["blocks"], tick)
     return payloads.message_action(ADMIN, message, action, state, slack.response_url("b"))
@@ -130,7 +129,7 @@ def requests_mix(
             fields = payloads.slash_command("failed", ADMIN, CHANNEL, slack.response_url("c"))
             made.append(("slash_commands", fields))
         elif turn == 1:
-            block, element = find_element(home["blocks"], "view_failed")
+            block, element = payloads.find_element(home["blocks"], "view_failed")
             action = payloads.element_action(block, element, None)
             made.append(("interactive", payloads.home_action(ADMIN, home, action)))
         else:

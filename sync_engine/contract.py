@@ -1,6 +1,8 @@
 """The gateway contract's shapes, shared by the client and the gateway simulator.
 
-See `../shared/contracts/accounting-gateway.md`. Money stays `Decimal` and travels as a string.
+The contract's other side is `sync_engine/gateway_sim/` (its routes, answers and faults), and
+`docs/architecture.md` says how the engine reaches it. Money stays `Decimal` and travels as a
+string.
 """
 
 from __future__ import annotations

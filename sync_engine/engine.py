@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from sqlalchemy import ColumnElement, Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,14 +29,8 @@ from sync_engine.alerts import Alerts
 from sync_engine.contract import Posting
 from sync_engine.errors import BadInput, GatewayUnreachable, UnknownRecord
 from sync_engine.file_import import import_file
-from sync_engine.gateway import GatewayClient
-from sync_engine.outage import (
-    LOOKUP_ANSWERED,
-    PROBE_ANSWERED,
-    OutageWatch,
-    current,
-    probe_key,
-)
+from sync_engine.ledger import Ledger, LedgerLimits, make_ledger
+from sync_engine.outage import LOOKUP_ANSWERED, PROBE_ANSWERED, OutageWatch, current
 from sync_engine.outcomes import Plan
 from sync_engine.policy import BackoffSettings
 from sync_engine.records import chunked, insert_new, known_source_ids, nameable
@@ -81,7 +74,7 @@ class SyncEngine:
         settings: Settings,
         *,
         sessions: sessionmaker[Session] | None = None,
-        transport: httpx.BaseTransport | None = None,
+        ledger: Ledger | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         checkpoint: Checkpoint = _no_checkpoint,
@@ -98,25 +91,21 @@ class SyncEngine:
         bind = sessions.kw["bind"]
         self.reads = make_read_sessionmaker(bind) if bind is not None else sessions
         self.clock = clock
-        self.claim_size = claim_size(settings)
         self.alerts = Alerts(self.sessions, self.reads, clock)
         self.telemetry = Telemetry()
         self.telemetry.read_state_from(self.status)
         self.events = RetryEvents(self.sessions, self.reads, clock, self.telemetry)
-        self.gateway = GatewayClient(
-            settings.gateway_url,
-            settings.gateway_token,
-            timeout=settings.timeout_seconds,
-            concurrency=settings.concurrency,
-            rate_per_minute=settings.rate_per_minute,
-            transport=transport,
-            observe=self.telemetry.gateway_answered,
-        )
+        # The ledger the settings name, unless the caller brings one (it is closed with us).
+        if ledger is None:
+            ledger = make_ledger(settings, observe=self.telemetry.gateway_answered)
+        self.ledger = ledger
+        limits = self.ledger.limits
+        self.claim_size = claim_size(limits, settings.lease_seconds)
         # A few more threads than requests in flight: while some claim or write to the
-        # database, the others keep every gateway connection busy. The connection pool
-        # (`concurrency` connections) still caps the requests in flight.
+        # database, the others keep every ledger connection busy. The ledger still caps the
+        # requests in flight (`concurrency`).
         self._executor = ThreadPoolExecutor(
-            settings.concurrency + SPARE_THREADS, thread_name_prefix="syncbot-send"
+            limits.concurrency + SPARE_THREADS, thread_name_prefix="syncbot-send"
         )
         # Long work a front door starts without waiting for it (a retry asked for in Slack):
         # threads of its own, so that it never waits behind the sending threads it fans out to.
@@ -126,7 +115,7 @@ class SyncEngine:
         )
         self.sender = Sender(
             db=bind,
-            gateway=self.gateway,
+            ledger=self.ledger,
             executor=self._executor,
             clock=clock,
             uniform=(rng or random.SystemRandom()).uniform,
@@ -136,8 +125,6 @@ class SyncEngine:
                 settings.max_auto_attempts,
             ),
             lease_seconds=settings.lease_seconds,
-            batch_size=settings.batch_size,
-            concurrency=settings.concurrency,
             checkpoint=checkpoint,
             watch=self.watch,
             telemetry=self.telemetry,
@@ -147,7 +134,7 @@ class SyncEngine:
         """Let background work finish, stop the sending threads, close every connection."""
         self.background.shutdown(wait=True)
         self._executor.shutdown(wait=True)
-        self.gateway.close()
+        self.ledger.close()
         if self._own_db is not None:
             self._own_db.dispose()
 
@@ -222,7 +209,7 @@ class SyncEngine:
             return current(session)
 
     def check_outage(self) -> Outage | None:
-        """The outage in force after probing the gateway, if a probe is due; None if none."""
+        """The outage in force after probing the ledger, if a probe is due; None if none."""
         outage = self.outage()
         if outage is None:
             self.watch.tripped.clear()
@@ -232,7 +219,7 @@ class SyncEngine:
         if outage.next_probe_at is not None and outage.next_probe_at > now:
             return outage
         try:
-            self.gateway.lookup(probe_key())
+            self.ledger.probe()
         except GatewayUnreachable as exc:
             with self.sessions.begin() as session:
                 self.watch.probe_failed(session.connection(), outage, now, str(exc))
@@ -347,7 +334,7 @@ class SyncEngine:
                 select(Record.idempotency_key).where(Record.id == record_id)
             ).one()
         try:
-            ref = self.gateway.lookup(key)
+            ref = self.ledger.lookup(key)
         except GatewayUnreachable as exc:
             raise GatewayUnreachable(
                 f"{source_id} was not resolved: the gateway could not be asked whether it "
@@ -418,17 +405,31 @@ class SyncEngine:
         with self.reads() as session:
             return queries.failed_count(session)
 
+    def retry_problems(self, source_ids: Iterable[str]) -> dict[str, str]:
+        """Why each of `source_ids` cannot be retried now, in the words a Skipped reason uses;
+        the ids that can be retried are left out (an empty answer: retry them all)."""
+        wanted = list(dict.fromkeys(source_ids))
+        with self.reads() as session:
+            found = queries.states_of(session, wanted)
+        problems: dict[str, str] = {}
+        for source_id in wanted:
+            if source_id not in found:
+                problems[source_id] = "unknown source_id"  # as UnknownRecord says it
+            elif (state := found[source_id][1]) not in MANUAL_FROM:
+                problems[source_id] = _not_retryable(state)
+        return problems
 
-def claim_size(settings: Settings) -> int:
+
+def claim_size(limits: LedgerLimits, lease_seconds: float) -> int:
     """How many records one claim takes: a batch, or a few single postings.
 
     Single postings are still claimed a few at a time, so that claiming and writing the
     answers costs a fraction of each request's round trip; but no more than can be sent,
     one after another, each up to its timeout, before the lease runs out.
     """
-    if settings.batch_size > 1:
-        return settings.batch_size
-    fits = int(settings.lease_seconds // (settings.timeout_seconds + 1))
+    if limits.max_batch > 1:
+        return limits.max_batch
+    fits = int(lease_seconds // (limits.timeout_seconds + 1))
     return max(1, min(SINGLES_PER_CLAIM, fits))
 
 

@@ -4,7 +4,6 @@ SyncEngineError                 anything the engine refuses, with a message for 
 +-- BadInput                    the request itself is wrong (exit code 2)
 |   +-- UnknownRecord           no record has that source_id
 |   +-- ImportRejected          a file with invalid rows; nothing of it was written
-|   +-- CorrectionRefused       an --update the engine may not apply
 +-- GatewayUnreachable          the gateway could not be asked (a lookup that must succeed)
 """
 

@@ -127,7 +127,7 @@ def _refusal(engine: SyncEngine, session: Session, record: Record, found: _Found
             "can be corrected"
         )
     try:
-        ref = engine.gateway.lookup(record.idempotency_key)
+        ref = engine.ledger.lookup(record.idempotency_key)
     except GatewayUnreachable as exc:
         return f"{name} cannot be corrected now: the gateway could not be asked ({exc})"
     found.gateway_answered = True

@@ -1,4 +1,7 @@
-"""The httpx client of the gateway contract; errors become classified outcomes here and only here.
+"""The gateway ledger: the httpx client of the gateway contract, the first `Ledger` adapter.
+
+Errors become classified outcomes here and only here: the engine sees error classes, never
+HTTP statuses it must interpret (see `sync_engine.ledger` for what every adapter promises).
 
 Every answer becomes a `PostResult`: `succeeded` (with the ledger's reference), `failed` (with
 its error class), or `uncertain` (a timeout, a dropped connection, a 502, a 2xx that cannot be
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -25,13 +29,16 @@ import httpx
 
 from sync_engine.contract import MAX_BATCH_ITEMS, Posting
 from sync_engine.errors import GatewayUnreachable
-from sync_engine.policy import TRANSIENT, classify_status
+from sync_engine.ledger import LedgerLimits
+from sync_engine.policy import AUTH, NEEDS_ATTENTION, TRANSIENT
 from sync_engine.post_result import FAILED, SUCCEEDED, UNCERTAIN, PostResult
 from sync_engine.ratelimit import RateLimiter
 
 MAX_RETRY_AFTER = 86400.0  # a day: past this a header is more likely broken than meant
 MAX_BODY_BYTES = 1 << 20  # a batch of 30 answers with their errors fits many times over
 MAX_REF_CHARS = 4096  # a ledger's reference; past this it is more likely broken than meant
+# A key no record ever has: a probe's 404 proves the gateway answers and takes our token.
+PROBE_KEY_PREFIX = "syncbot-probe-"
 
 
 @dataclass(frozen=True)
@@ -43,11 +50,19 @@ class Answer:
     body: bytes | None
 
 
-def _route(method: str, url: str) -> str:
-    """A request's route for the latency metric: lookup, batch or posting."""
-    if method == "GET":
-        return "lookup"
-    return "batch" if url.endswith(":batch") else "posting"
+def classify_status(status: int) -> str:
+    """The error class of an HTTP answer, by status alone (the gateway's hint is advisory)."""
+    if status in (401, 403):
+        return AUTH
+    if status in (408, 409, 429) or status >= 500:
+        return TRANSIENT
+    # 400, 404, 422 and any other refusal: the data or the ledger must be fixed first
+    return NEEDS_ATTENTION
+
+
+def probe_key() -> str:
+    """A fresh idempotency key that no record has, for the outage probe's lookup."""
+    return PROBE_KEY_PREFIX + uuid.uuid4().hex
 
 
 def _retry_after(response: Answer) -> float | None:
@@ -116,7 +131,7 @@ def _read_capped(response: httpx.Response) -> bytes | None:
 
 
 class GatewayClient:
-    """One pooled httpx client for the gateway, paced by a shared rate limiter."""
+    """One pooled httpx client for the gateway, paced by a shared rate limiter: a `Ledger`."""
 
     def __init__(
         self,
@@ -126,6 +141,7 @@ class GatewayClient:
         timeout: float = 30.0,
         concurrency: int = 5,
         rate_per_minute: int = 0,
+        batch_size: int = MAX_BATCH_ITEMS,
         transport: httpx.BaseTransport | None = None,
         observe: Callable[[str, float], None] | None = None,
     ) -> None:
@@ -139,6 +155,20 @@ class GatewayClient:
             transport=transport,
         )
         self.limiter = RateLimiter(rate_per_minute)
+        self._limits = LedgerLimits(batch_size, concurrency, timeout)
+
+    @property
+    def limits(self) -> LedgerLimits:
+        """Records per batch, requests at once and the request timeout, as configured."""
+        return self._limits
+
+    def reserve(self) -> None:
+        """Take this thread's next slot under the rate limit now."""
+        self.limiter.reserve()
+
+    def probe(self) -> None:
+        """Look up a key no record has: a 200 or 404 proves the gateway answers with our token."""
+        self.lookup(probe_key())
 
     def close(self) -> None:
         """Close the connection pool."""

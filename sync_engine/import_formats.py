@@ -228,13 +228,13 @@ def _csv_row(header: list[str], cells: list[str], line: int) -> Item:
 # --- JSON array -------------------------------------------------------------------------------
 
 
-def _text_chunks(stream: BinaryIO) -> Iterator[str]:
+def _text_chunks(stream: BinaryIO, chunk_bytes: int) -> Iterator[str]:
     """Decode the stream chunk by chunk, naming the line of the first byte that is not UTF-8."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     newlines = 0
     first = True
     while True:
-        raw = stream.read(CHUNK_BYTES)
+        raw = stream.read(chunk_bytes)
         if first:
             raw, first = raw.removeprefix(BOM), False
         pending = decoder.getstate()[0]  # a character split across the previous read
@@ -297,8 +297,8 @@ class _ValueScanner:
 class _ArrayBuffer:
     """Text of a JSON array, read ahead by more than one row, with the line at `pos`."""
 
-    def __init__(self, stream: BinaryIO, max_row: int):
-        self._chunks = _text_chunks(stream)
+    def __init__(self, stream: BinaryIO, max_row: int, chunk_bytes: int):
+        self._chunks = _text_chunks(stream, chunk_bytes)
         self.max_row = max_row
         self.buf = ""
         self.pos = 0
@@ -361,9 +361,11 @@ class _ArrayBuffer:
         return FormatProblem(line, "", too_large(self.max_row))
 
 
-def json_array_records(stream: BinaryIO, max_row: int) -> Iterator[Item]:
+def json_array_records(
+    stream: BinaryIO, max_row: int, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[Item]:
     """The elements of one top-level JSON array, each with the line it starts on."""
-    text = _ArrayBuffer(stream, max_row)
+    text = _ArrayBuffer(stream, max_row, chunk_bytes)
     char = text.next_char()
     if not char:
         return

@@ -6,7 +6,7 @@ transaction: one failed request counts once however many records its batch held,
 count, and any answer that shows the gateway working (a success, a refusal of the data)
 resets it. At the threshold, or at once on an auth failure, the outage begins: `outage_since`
 is set and one `outage` alert goes to the outbox. While it lasts, `sync` sends nothing
-automatically and instead probes the lookup endpoint on backoff.
+automatically and instead probes the ledger on backoff.
 
 Any answer that proves the gateway is back ends the outage at once, whichever request drew
 it (a probe, a manual retry's posting, the lookup of a resolve or a correction): it returns
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,8 +47,6 @@ from sync_engine.post_result import PostResult
 from sync_engine.results import Outage
 
 RATE_LIMITED = 429
-# A key no record ever has: a probe's 404 proves the gateway answers and takes our token.
-PROBE_KEY_PREFIX = "syncbot-probe-"
 AUTH_REASON = "credentials refused: "
 PROBE_ANSWERED = "probe answered"
 LOOKUP_ANSWERED = "a lookup was answered"
@@ -133,11 +130,6 @@ def current(session: Session) -> Outage | None:
     return Outage(row.outage_since, row.outage_reason or "", row.next_probe_at, row.probes)
 
 
-def probe_key() -> str:
-    """A fresh key for one probe."""
-    return PROBE_KEY_PREFIX + uuid.uuid4().hex
-
-
 class OutageWatch:
     """Counts failures into the shared streak, begins and ends outages, schedules probes.
 
@@ -146,7 +138,10 @@ class OutageWatch:
     """
 
     def __init__(self, threshold: int, probe_base: float, probe_cap: float) -> None:
-        self.threshold, self.probe_base, self.probe_cap = threshold, probe_base, probe_cap
+        self.threshold, self.probe_base = threshold, probe_base
+        # Probes back off like automatic retries, without jitter or a budget: the first comes
+        # `probe_base` after the outage begins, each failed one doubles the wait (up to the cap).
+        self._probe_backoff = BackoffSettings(probe_base, probe_cap, 0)
         self.tripped = threading.Event()
 
     def looks_down(self, results: list[PostResult]) -> bool:
@@ -239,12 +234,14 @@ class OutageWatch:
 
     def probe_failed(self, conn: Connection, outage: Outage, now: datetime, error: str) -> None:
         """Schedule the next probe, further off each time (up to the cap)."""
-        wait = min(self.probe_cap, self.probe_base * 2 ** min(outage.probes + 1, 30))
+        # After the n-th failed probe wait base * 2**n, which is step n + 1 of the ladder.
+        failed = outage.probes + 1
+        wait = step_ceiling(failed + 1, self._probe_backoff)
         conn.execute(
             update(GatewayStatus)
             .where(_ROW, GatewayStatus.outage_since == outage.since)
             .values(
-                probes=outage.probes + 1,
+                probes=failed,
                 next_probe_at=now + timedelta(seconds=wait),
                 last_answer_at=now,
                 last_answer=f"probe failed: {error}"[:256],

@@ -69,13 +69,3 @@ def next_retry(
     if retry_after is not None:
         delay = max(delay, retry_after)
     return Decision(retry_at=now + timedelta(seconds=delay), step=step, parked=False)
-
-
-def classify_status(status: int) -> str:
-    """The error class of an HTTP answer, by status alone (the gateway's hint is advisory)."""
-    if status in (401, 403):
-        return AUTH
-    if status in (408, 409, 429) or status >= 500:
-        return TRANSIENT
-    # 400, 404, 422 and any other refusal: the data or the ledger must be fixed first
-    return NEEDS_ATTENTION

@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from storage.queue import Claimed, claim, release
-from sync_engine.gateway import GatewayClient, PostResult
+from sync_engine.ledger import Ledger
 from sync_engine.outage import OutageWatch
 from sync_engine.outcomes import MANUAL, GatewayNotes, Plan, record_answers
 from sync_engine.policy import BackoffSettings
+from sync_engine.post_result import PostResult
 from sync_engine.records import posting_of
-from sync_engine.results import Failed, Skipped, Succeeded
+from sync_engine.results import Failed, Succeeded
 from sync_engine.telemetry import Telemetry
 
 Checkpoint = Callable[[str, list[str]], None]
@@ -54,14 +55,12 @@ class Sender:
     """Sends chunks on a bounded pool of threads, each chunk claimed just before it is sent."""
 
     db: Engine
-    gateway: GatewayClient
+    ledger: Ledger
     executor: ThreadPoolExecutor
     clock: Callable[[], datetime]
     uniform: Callable[[float, float], float]
     backoff: BackoffSettings
     lease_seconds: float
-    batch_size: int
-    concurrency: int
     checkpoint: Checkpoint
     watch: OutageWatch
     telemetry: Telemetry
@@ -74,7 +73,7 @@ class Sender:
         progress: Progress | None = None,
         total: int | None = None,
     ) -> Tally:
-        """Send every chunk, at most `concurrency` at once; chunks are drawn lazily."""
+        """Send every chunk, at most the ledger's `concurrency` at once; chunks are drawn lazily."""
         tally = Tally()
         pending: set[Future[ChunkResult]] = set()
         # A few chunks wait in the pool's queue (not yet claimed), so a thread that finishes
@@ -85,7 +84,7 @@ class Sender:
             if automatic and self.watch.tripped.is_set():
                 break  # the gateway is down: automatic attempts stop here (manual ones go on)
             for part in self._near_the_end(chunk, submitted, total):
-                while len(pending) >= 2 * self.concurrency:
+                while len(pending) >= 2 * self.ledger.limits.concurrency:
                     pending = self._collect_some(pending, tally, progress, total)
                 pending.add(self.executor.submit(self._send_chunk, part, plan))
             submitted += len(chunk.record_ids)
@@ -98,10 +97,9 @@ class Sender:
     def _near_the_end(self, chunk: Chunk, submitted: int, total: int | None) -> list[Chunk]:
         # Single postings are claimed a few at a time; in the last round, one at a time, so
         # that no thread sits idle while another still has several to send in turn.
-        last_round = total is not None and total - submitted <= self.concurrency * len(
-            chunk.record_ids
-        )
-        if self.batch_size > 1 or not last_round:
+        spread = self.ledger.limits.concurrency * len(chunk.record_ids)
+        last_round = total is not None and total - submitted <= spread
+        if self.ledger.limits.max_batch > 1 or not last_round:
             return [chunk]
         return [Chunk([rid], chunk.from_states, chunk.due_only) for rid in chunk.record_ids]
 
@@ -126,7 +124,7 @@ class Sender:
     def _send_chunk(self, chunk: Chunk, plan: Plan) -> ChunkResult:
         token = str(uuid.uuid4())
         # Wait for the rate limiter before claiming, so no lease ticks away in that queue.
-        self.gateway.limiter.reserve()
+        self.ledger.reserve()
         now = self.clock()
         # Core connections, not ORM sessions: this path runs once per chunk, and is hot.
         with self.db.begin() as conn:
@@ -151,7 +149,7 @@ class Sender:
         sent, unsent = claimed[: len(results)], claimed[len(results) :]
         now = self.clock()
         with self.db.begin() as conn:
-            one_request = self.batch_size > 1 and len(claimed) > 1
+            one_request = self.ledger.limits.max_batch > 1 and len(claimed) > 1
             down = self.watch.record(
                 conn,
                 results,
@@ -183,16 +181,11 @@ class Sender:
         (fewer answers than records) once the gateway looks down."""
         items = [(c.record.idempotency_key, posting_of(c.record)) for c in claimed]
         self.checkpoint("sent", [c.record.source_id for c in claimed])
-        if self.batch_size > 1 and len(items) > 1:
-            return self.gateway.post_batch(items)
+        if self.ledger.limits.max_batch > 1 and len(items) > 1:
+            return self.ledger.post_batch(items)
         results: list[PostResult] = []
         for key, posting in items:
             if automatic and (self.watch.tripped.is_set() or self.watch.looks_down(results)):
                 break
-            results.append(self.gateway.post(key, posting))
+            results.append(self.ledger.post(key, posting))
         return results
-
-
-def skipped_in_flight(source_ids: Iterable[str]) -> list[Skipped]:
-    """Skipped entries for records another retry holds."""
-    return [Skipped(s, IN_FLIGHT) for s in source_ids]

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The accounting systems a ledger adapter exists for (`sync_engine.ledger.make_ledger`).
+LedgerName = Literal["gateway"]
 
 
 def _env(name: str) -> AliasChoices:
@@ -16,6 +21,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     database_url: str = Field("sqlite:///syncbot.db", validation_alias=_env("SYNCBOT_DATABASE_URL"))
+    ledger: LedgerName = Field("gateway", validation_alias=_env("ACCOUNTING_LEDGER"))
     gateway_url: str = Field(
         "http://127.0.0.1:8900", validation_alias=_env("ACCOUNTING_GATEWAY_URL")
     )

@@ -50,12 +50,6 @@ def invite_hint(channel: str) -> str:
     )
 
 
-def retry_started(count: int | None) -> str:
-    """The acknowledgement of a retry that will answer in a thread."""
-    what = "all failed records" if count is None else f"{count} record(s)"
-    return f"Retrying {what} now; the results will be posted in the thread."
-
-
 def not_retryable(problems: dict[str, str]) -> str:
     """Why a `/accounting retry` was refused as a whole: each id and what is wrong with it."""
     lines = [f"• {data(s)}: {plain(reason, 200)}" for s, reason in list(problems.items())[:20]]

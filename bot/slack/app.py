@@ -1,12 +1,14 @@
-"""The Bolt app and everything its listeners share, built once at start-up."""
+"""The Bolt app and everything its listeners share, built once at start-up.
+
+The listener modules know only `Deps`; this module builds it and calls each one's
+`register(app, deps)`, so nothing imports back into here.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -16,10 +18,13 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.slack import errors
 from bot.slack.alert_poster import AlertPoster
 from bot.slack.auth import Authorizer, lookup_client
-from bot.slack.errors import reporting
-from bot.slack.messenger import Messenger, Respond
+from bot.slack.deps import Deps, HomeTab
+from bot.slack.errors import AnswerThreads
+from bot.slack.listeners import actions, commands, events
+from bot.slack.messenger import Messenger
 from bot.slack.privacy import ChannelPrivacy
 from bot.slack.retries import Retrier
 from bot.slack.screens import Screens
@@ -53,72 +58,52 @@ def make_client(settings: SlackSettings) -> WebClient:
 
 @dataclass
 class SlackBot:
-    """The Bolt app with the engine, the Slack client, authorization, retries and alerts."""
+    """The Bolt app, what its listeners share, and the threads and alert poster it owns."""
 
-    settings: SlackSettings
-    engine: SyncEngine
     app: App
-    authorizer: Authorizer
-    messenger: Messenger
-    screens: Screens
+    deps: Deps
     listener_executor: ThreadPoolExecutor
-    retrier: Retrier = field(init=False)
-    alert_poster: AlertPoster | None = field(init=False)
-    privacy: ChannelPrivacy = field(init=False)
-    answer_executor: ThreadPoolExecutor = field(init=False)
+    answer_executor: ThreadPoolExecutor
+    alert_poster: AlertPoster | None
 
-    def __post_init__(self) -> None:
-        self.answer_executor = ThreadPoolExecutor(
-            ANSWER_WORKERS, thread_name_prefix="syncbot-slack-answer"
-        )
-        self.retrier = Retrier(
-            self.engine, self.messenger, self.screens, self.engine.background, self.publish_home
-        )
-        self.privacy = ChannelPrivacy(
-            self.messenger.client, allow_public=self.settings.allow_public_channels
-        )
-        channel = self.settings.alert_channel
-        self.alert_poster = (
-            AlertPoster(self.engine.alerts, self.messenger, channel) if channel else None
-        )
+    @property
+    def settings(self) -> SlackSettings:
+        """The Slack settings the bot was built with."""
+        return self.deps.settings
+
+    @property
+    def engine(self) -> SyncEngine:
+        """The engine the listeners call in process."""
+        return self.deps.engine
+
+    @property
+    def messenger(self) -> Messenger:
+        """The Slack client the listeners answer through."""
+        return self.deps.messenger
+
+    @property
+    def retrier(self) -> Retrier:
+        """Runs retries in the background and answers in their threads."""
+        return self.deps.retrier
 
     def is_admin(self, user: str) -> bool:
         """Whether `user` may view records, retry and resolve."""
-        return self.authorizer.is_admin(user)
-
-    def publish_home(self, user: str, list_link: str | None = None) -> None:
-        """Show `user` the dashboard (or, to a non-admin, the short note) in the Home tab."""
-        self.messenger.publish_home(
-            user, self.screens.home(admin=self.is_admin(user), list_link=list_link)
-        )
-
-    def after_ack(
-        self, body: dict[str, Any], respond: Respond | None, work: Callable[[], None]
-    ) -> None:
-        """Run a listener's work on the answer threads; any error is told to whoever asked."""
-
-        def run() -> None:
-            with reporting(self, body, respond):
-                work()
-
-        self.answer_executor.submit(run)
+        return self.deps.is_admin(user)
 
     def close(self) -> None:
         """Let running listeners, then their answers, then running retries finish."""
         self.listener_executor.shutdown(wait=True)
         self.answer_executor.shutdown(wait=True)
-        self.retrier.wait()
+        self.deps.retrier.wait()
 
 
 def build_bot(settings: SlackSettings, engine: SyncEngine) -> SlackBot:
     """The Bolt app with every listener registered, calling `engine` in process."""
-    from bot.slack import errors
-    from bot.slack.listeners import actions, commands, events
-
     client = make_client(settings)
     listener_executor = ThreadPoolExecutor(
         LISTENER_WORKERS, thread_name_prefix="syncbot-slack-listener"
     )
+    answer_executor = ThreadPoolExecutor(ANSWER_WORKERS, thread_name_prefix="syncbot-slack-answer")
     app = App(
         client=client,
         signing_secret=settings.signing_secret,
@@ -130,7 +115,20 @@ def build_bot(settings: SlackSettings, engine: SyncEngine) -> SlackBot:
         listener_executor=listener_executor,
         name="syncbot",
     )
-    messenger = Messenger(client)
+    deps = make_deps(settings, engine, Messenger(client), answer_executor)
+    if not settings.admins and not settings.admin_usergroup:
+        log.warning("no SYNCBOT_ADMIN_USERS or SYNCBOT_ADMIN_USERGROUP: nobody may act")
+    for module in (commands, actions, events, errors):
+        module.register(app, deps)
+    channel = settings.alert_channel
+    poster = AlertPoster(engine.alerts, deps.messenger, channel) if channel else None
+    return SlackBot(app, deps, listener_executor, answer_executor, poster)
+
+
+def make_deps(
+    settings: SlackSettings, engine: SyncEngine, messenger: Messenger, answers: Executor
+) -> Deps:
+    """What the listeners share: Slack-side services over `engine` and `messenger`."""
     screens = Screens(engine, settings.page_size)
     # Its own client, without retry handlers: an admin check never sleeps out Slack's retries.
     authorizer = Authorizer(
@@ -138,9 +136,15 @@ def build_bot(settings: SlackSettings, engine: SyncEngine) -> SlackBot:
         settings.admin_usergroup,
         lookup_client(settings.bot_token, settings.api_url),
     )
-    bot = SlackBot(settings, engine, app, authorizer, messenger, screens, listener_executor)
-    if not settings.admins and not settings.admin_usergroup:
-        log.warning("no SYNCBOT_ADMIN_USERS or SYNCBOT_ADMIN_USERGROUP: nobody may act")
-    for module in (commands, actions, events, errors):
-        module.register(bot)
-    return bot
+    home = HomeTab(messenger, screens, authorizer)
+    return Deps(
+        settings=settings,
+        engine=engine,
+        messenger=messenger,
+        screens=screens,
+        authorizer=authorizer,
+        privacy=ChannelPrivacy(messenger.client, allow_public=settings.allow_public_channels),
+        retrier=Retrier(engine, messenger, screens, engine.background, home.publish),
+        home=home,
+        after_ack=AnswerThreads(answers, messenger),
+    )

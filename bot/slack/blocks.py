@@ -31,13 +31,11 @@ from bot.slack.ids import Ids
 from sync_engine.contract import format_time
 from sync_engine.results import Outage
 
-# Slack's own limits (slack-notes.md); the builders stay inside them by construction.
+# Slack's own limits (the stand-in in bench/slack_standin/limits.py checks them all); the
+# builders stay inside them by construction.
 MAX_MESSAGE_BLOCKS = 50
-MAX_VIEW_BLOCKS = 100
 MAX_SECTION_TEXT = 3000
-MAX_BLOCK_TEXT = 12_000
 MAX_FALLBACK_TEXT = 4000
-MAX_CONFIRM_TEXT = 300
 # What a message's builder lets its text blocks hold: Slack's ~12,000 less a margin for labels,
 # buttons and the imprecision of "about".
 BLOCK_TEXT_BUDGET = 11_000

@@ -1,4 +1,6 @@
-"""`/accounting` text parsed into one command, or a CommandError that says what is wrong.
+"""How `/accounting`'s arguments are read: one parser per subcommand, each giving a Command or
+a CommandError that says what is wrong. `bot.slack.listeners.commands.SUBCOMMANDS` puts each
+parser beside its subcommand's usage line and handler.
 
 Source ids are words separated by spaces (and, for `retry`, commas). An id with spaces is put in
 double quotes, straight or curly (Slack clients often turn `"` into `“ ”`). A quote left open,
@@ -21,19 +23,6 @@ from sync_engine.records import MAX_SOURCE_ID
 MAX_IDS = 100
 QUOTES = frozenset('"“”„‟')
 FREE_WORD = re.compile(r"\s*(\S+)")
-
-USAGE = f"""*{COMMAND}* subcommands:
-• `{COMMAND} status`: counts by state and error class, last success, the gateway's last answer
-• `{COMMAND} failed [reimbursement|honorarium]`: post the failed-records list here
-• `{COMMAND} retry &lt;source_id&gt; [&lt;source_id&gt;...]`: retry these records now
-• `{COMMAND} retry all`: retry the whole failed queue now, as one retry event
-• `{COMMAND} history &lt;source_id&gt;`: attempts, errors, retry events, who did what
-• `{COMMAND} resolve &lt;source_id&gt; &lt;reason&gt;`: booked by hand elsewhere: leave the \
-queue unsent
-• `{COMMAND} help`: this list
-Put a source id with spaces in double quotes: `{COMMAND} resolve "HON 7" booked by hand`.
-`failed`, `retry` and `history` show record data: use them in a private channel or a direct \
-message with the bot."""
 
 
 class CommandError(ValueError):
@@ -63,21 +52,7 @@ class Word:
     end: int
 
 
-def parse(text: str) -> Command:
-    """The subcommand in `text`, checked for missing and extra arguments."""
-    parts = text.strip().split(maxsplit=1)
-    head = parts[0] if parts else ""
-    rest = parts[1] if len(parts) > 1 else ""
-    name = head.lower()
-    if name in ("", "help"):
-        return Command("help")
-    parser = PARSERS.get(name)
-    if parser is None:
-        raise CommandError(f"Unknown subcommand `{_shown(head)}`.\n\n{USAGE}")
-    return parser(rest)
-
-
-def _shown(typed: str) -> str:
+def shown(typed: str) -> str:
     """Typed text quoted back to its typist: short, with Slack's control characters escaped."""
     return escape(typed[:40].replace("`", "'"))
 
@@ -106,7 +81,7 @@ def next_word(text: str, pos: int, separators: str = "") -> tuple[Word | None, i
     while end < len(text) and not (text[end].isspace() or text[end] in separators):
         if text[end] in QUOTES:
             raise CommandError(
-                f"A quote inside `{_shown(text[pos:end])}…`: put the whole source id in quotes, "
+                f"A quote inside `{shown(text[pos:end])}…`: put the whole source id in quotes, "
                 f'e.g. `{COMMAND} history "HON 7"`.'
             )
         end += 1
@@ -131,25 +106,33 @@ def joined_readings(text: str, words: list[Word], *, from_first: bool = False) -
     return list(dict.fromkeys(readings))
 
 
-def _status(rest: str) -> Command:
+def parse_help(_rest: str) -> Command:
+    """`help`: anything after it is ignored."""
+    return Command("help")
+
+
+def parse_status(rest: str) -> Command:
+    """`status`: no arguments."""
     if rest:
         raise CommandError(f"`status` takes no arguments. Try `{COMMAND} status`.")
     return Command("status")
 
 
-def _failed(rest: str) -> Command:
+def parse_failed(rest: str) -> Command:
+    """`failed [kind]`."""
     if not rest:
         return Command("failed")
     kind = rest.lower()
     if kind not in KINDS:
         raise CommandError(
-            f"Unknown kind `{_shown(rest)}`: use `reimbursement` or `honorarium`, or nothing "
+            f"Unknown kind `{shown(rest)}`: use `reimbursement` or `honorarium`, or nothing "
             "for both."
         )
     return Command("failed", kind=kind)
 
 
-def _retry(rest: str) -> Command:
+def parse_retry(rest: str) -> Command:
+    """`retry <source_id>...` (spaces or commas between them), or `retry all`."""
     words: list[Word] = []
     word, pos = next_word(rest, 0, ",")
     while word is not None:
@@ -172,7 +155,8 @@ def _retry(rest: str) -> Command:
     return Command("retry", source_ids=ids, joined=tuple(joined_readings(rest, words)))
 
 
-def _history(rest: str) -> Command:
+def parse_history(rest: str) -> Command:
+    """`history <source_id>`."""
     word, pos = next_word(rest, 0)
     extra, _ = next_word(rest, pos) if word is not None else (None, pos)
     if word is None or extra is not None:
@@ -183,7 +167,8 @@ def _history(rest: str) -> Command:
     return Command("history", source_ids=(word.text,))
 
 
-def _resolve(rest: str) -> Command:
+def parse_resolve(rest: str) -> Command:
+    """`resolve <source_id> <reason>`; the reason's first words may be the id's rest."""
     word, pos = next_word(rest, 0)
     reason = rest[pos:].strip()
     if word is None or not reason:
@@ -212,12 +197,3 @@ def _plain_word(text: str, pos: int) -> tuple[Word | None, int]:
     if match is None:
         return None, len(text)
     return Word(match.group(1), False, match.start(1), match.end(1)), match.end(1)
-
-
-PARSERS = {
-    "status": _status,
-    "failed": _failed,
-    "retry": _retry,
-    "history": _history,
-    "resolve": _resolve,
-}

@@ -1,7 +1,8 @@
-"""The bot's messages and Home tab with sample data, as Block Kit Builder links for the README.
+"""The bot's messages and Home tab with sample data, as Block Kit Builder links.
 
 Made by the same pure builders the bot sends with, so a link shows exactly what Slack would
-get. `python -m bot.slack.examples` prints the README's lines; a test keeps them in step.
+get. The links live in `docs/slack-messages.md` (`SLACK_MESSAGES_DOC`);
+`python -m bot.slack.examples` prints them again, and a test keeps that page in step.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sync_engine.results import (
 from sync_engine.sender import IN_FLIGHT
 
 BUILDER = "https://app.slack.com/block-kit-builder/#"
+SLACK_MESSAGES_DOC = "docs/slack-messages.md"  # relative to the repository's root
 NONCE = "example"
 AT = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 LATER = datetime(2026, 11, 24, 9, 32, tzinfo=UTC)
@@ -100,8 +102,8 @@ def home_example() -> list[Block]:
     return list(home_view(status, queue_total=3, list_link=None, nonce=NONCE).blocks)
 
 
-def readme_lines() -> list[str]:
-    """The README's list of links, one per message."""
+def link_lines() -> list[str]:
+    """The list of links in docs/slack-messages.md, one per message."""
     return [
         f"- [Failure alert]({builder_url(alert_example())})",
         f"- [Failed-records list]({builder_url(list_example())})",
@@ -111,4 +113,4 @@ def readme_lines() -> list[str]:
 
 
 if __name__ == "__main__":
-    print("\n".join(readme_lines()))
+    print("\n".join(link_lines()))

@@ -38,8 +38,6 @@ from bot.slack.ids import Ids
 from bot.slack.list_state import ERROR_CLASSES, KINDS, ListState
 from sync_engine.results import FailedPage, FailedRecord
 
-ANY = "any"
-
 
 def failed_list(
     page: FailedPage, state: ListState, *, page_size: int, queue_total: int, nonce: str

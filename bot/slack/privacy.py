@@ -14,15 +14,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.slack.ids import COMMAND
-
-if TYPE_CHECKING:
-    from bot.slack.app import SlackBot
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +28,6 @@ log = logging.getLogger(__name__)
 CACHE_SECONDS = 60.0
 # Channel ids come from requests: bound what they can make the cache hold.
 CACHE_SIZE = 1000
-# The subcommands whose answers carry record data into the channel (or, for history, its text).
-PRIVATE_ONLY = frozenset({"failed", "retry", "retry_all", "history"})
 NOT_VISIBLE = frozenset({"channel_not_found"})
 
 
@@ -90,8 +85,9 @@ class ChannelPrivacy:
         self._cache: dict[str, tuple[float, str | None]] = {}
 
     def refused(self, subcommand: str, channel: str) -> str | None:
-        """What to tell the person instead of answering `subcommand` here; None to go on."""
-        if self.allow_public or subcommand not in PRIVATE_ONLY:
+        """What to tell the person instead of answering `subcommand`, which shows record data,
+        in `channel`; None to go on."""
+        if self.allow_public:
             return None
         try:
             why = self.exposure_of(channel)
@@ -132,13 +128,12 @@ class ChannelPrivacy:
             self._cache[channel] = (until, why)
 
 
-def warn_if_alert_channel_exposed(bot: SlackBot) -> None:
+def warn_if_alert_channel_exposed(channel: str | None, client: WebClient) -> None:
     """`serve` start-up: log a WARNING if SYNCBOT_ALERT_CHANNEL is public or shared."""
-    channel = bot.settings.alert_channel
     if channel is None:
         return
     try:
-        why = ChannelPrivacy(bot.privacy.client).exposure_of(channel)
+        why = ChannelPrivacy(client).exposure_of(channel)
     except PrivacyUnknown:
         log.warning(
             "could not check that SYNCBOT_ALERT_CHANNEL %s is private: alerts show payee "

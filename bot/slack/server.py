@@ -347,7 +347,7 @@ def serve_bot(settings: Settings, slack: SlackSettings) -> None:
         bot = build_bot(slack, engine)
         if bot.alert_poster is None:
             log.warning("SYNCBOT_ALERT_CHANNEL is not set: alerts wait in the outbox, unposted")
-        warn_if_alert_channel_exposed(bot)
+        warn_if_alert_channel_exposed(slack.alert_channel, bot.messenger.client)
         metrics = start_metrics(bot, slack)
         scheduler = start_scheduler(
             engine,

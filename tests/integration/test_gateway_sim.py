@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from sync_engine.gateway_sim import Fault, FaultPlan, GatewaySimulator, SimConfig
+from sync_engine.gateway_sim import Fault, GatewaySimulator, SimConfig
 
 Started = tuple[GatewaySimulator, httpx.Client]
 # Loading the CA bundle is most of an httpx.Client's start-up cost; plain HTTP never uses it.
@@ -387,43 +387,6 @@ def test_too_large_fault_only_hits_batches(sim_client: Started) -> None:
     refused = batch(client, [("k2", posting("RMB-2"))])
     assert (refused.status_code, refused.json()["code"]) == (413, "batch_too_large")
     assert sim.booking_count("k2") == 0
-
-
-def test_fault_plan_round_trips_through_json() -> None:
-    plan = FaultPlan(
-        [
-            Fault("validation", source_ids=("RMB-1",), detail="Closed period"),
-            Fault("slow", count=3, seconds=0.5),
-            Fault("rate_limit", payee_ids=("VOL-1",), retry_after=30),
-        ]
-    )
-    wire = json.loads(json.dumps(plan.to_json()))
-    assert FaultPlan.from_json(wire).faults() == plan.faults()
-    assert wire[0] == {
-        "kind": "validation",
-        "count": None,
-        "source_ids": ["RMB-1"],
-        "payee_ids": [],
-        "seconds": 0.0,
-        "retry_after": 1,
-        "detail": "Closed period",
-    }
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        {"kind": "meteor"},
-        {"kind": "slow", "seconds": -1},
-        {"kind": "validation", "source_ids": "RMB-1"},
-        {"kind": "unavailable", "count": 0},
-        {"kind": "unavailable", "colour": "red"},
-        {"count": 1},
-    ],
-)
-def test_bad_faults_are_refused(data: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
-        Fault.from_json(data)
 
 
 def test_admin_endpoints(sim_client: Started) -> None:

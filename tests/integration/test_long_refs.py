@@ -105,7 +105,7 @@ def test_resolve_stores_a_long_reference_the_lookup_found_whole(make_engine_for,
     with engine.reads() as session:
         key = session.scalars(select(Record.idempotency_key)).one()
     # Booked in the ledger by another way in (the same key), then resolved here.
-    engine.gateway.post(key, posting(1))
+    engine.ledger.post(key, posting(1))
 
     result = engine.resolve("RMB-2026-0001", "booked by the gateway's own retry", by="U1")
 

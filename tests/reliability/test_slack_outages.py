@@ -18,17 +18,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bench.slack_standin import payloads
+from bench.slack_standin.server import SlackStandIn
 from bot.slack.app import SlackBot, build_bot
 from bot.slack.ids import Ids
 from bot.slack.settings import SlackSettings
 from storage.models import Attempt, RetryEvent
 from sync_engine.engine import SyncEngine
 from sync_engine.gateway_sim import GatewaySimulator
-from tests.reliability.test_hostile_slack import our_bug, settle, sync_rows
-from tests.scenario import payloads
+from tests.reliability.hostile_driver import our_bug, settle, sync_rows
 from tests.scenario.conftest import ADMIN, ALERTS, CHANNEL, OUTSIDE, fail_first_postings
 from tests.scenario.harness import Harness
-from tests.scenario.standin import SlackStandIn
 from tests.scenario.test_slack_acceptance import open_list, rows_of
 
 # The client's bounded retries (bot.slack.app): 3 after a 429, 2 after a 5xx.

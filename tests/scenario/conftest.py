@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from bench.slack_standin.server import SlackStandIn
 from bot.slack.app import SlackBot, build_bot
 from bot.slack.server import HttpServer
 from bot.slack.settings import SlackSettings
@@ -16,7 +17,6 @@ from sync_engine.engine import SyncEngine
 from sync_engine.gateway_sim import Fault, GatewaySimulator
 from tests.conftest import posting
 from tests.scenario.harness import Harness
-from tests.scenario.standin import SlackStandIn
 
 BOT_TOKEN = "xoxb-test-bot-token"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -6,21 +6,11 @@ from typing import Any, Protocol
 
 import httpx
 
-from tests.scenario import payloads
-from tests.scenario.standin import SlackStandIn
+from bench.slack_standin import payloads
+from bench.slack_standin.payloads import find_element
+from bench.slack_standin.server import SlackStandIn
 
 FORM = "application/x-www-form-urlencoded"
-
-
-def find_element(
-    blocks: list[dict[str, Any]], action_id: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The block and element with `action_id` (the first, in reading order)."""
-    for block in blocks:
-        for element in [block.get("accessory"), *(block.get("elements") or [])]:
-            if element and element.get("action_id") == action_id:
-                return block, element
-    raise AssertionError(f"no element {action_id!r} in the message")
 
 
 def pick_option(element: dict[str, Any], label: str | None) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from bench.slack_standin.limits import block_text_chars, problems
 from bot.slack.alert_message import alert_blocks
 from bot.slack.blocks import as_dicts
 from bot.slack.failed_list import failed_list, failed_list_text
@@ -18,7 +19,6 @@ from bot.slack.settings import MAX_PAGE_SIZE
 from sync_engine.alerts import AlertDraft
 from sync_engine.results import Failed as FailedResult
 from sync_engine.results import FailedPage, FailedRecord, RetryResult, Skipped, Status, Succeeded
-from tests.scenario.slack_limits import block_text_chars, problems
 
 WHEN = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LONG_ERROR = "422 validation_failed: " + "<payee> & <period> are wrong; " * 200

@@ -7,8 +7,9 @@ from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.auth import Authorizer
-from bot.slack.command import Command, CommandError, parse
+from bot.slack.command import Command, CommandError
 from bot.slack.ids import Ids
+from bot.slack.listeners.commands import parse
 from bot.slack.messenger import Posted
 from bot.slack.payload import channel_of, ticked, user_of
 from bot.slack.retries import RetryOrder, ThreadReply

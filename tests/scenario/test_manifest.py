@@ -6,9 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.slack.command import USAGE
+from bench.slack_standin.methods import ANSWERS
 from bot.slack.ids import COMMAND
-from tests.scenario.standin_methods import ANSWERS
+from bot.slack.listeners.commands import USAGE
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 # Every Web API method the bot calls, and the bot scopes it needs (none: no scope needed).

@@ -1,13 +1,8 @@
 """Operations: Prometheus metrics on their own listener, /healthz with the database's and
-gateway's state, JSON log lines with secrets redacted."""
+gateway's state. (The JSON log lines are tested in tests/unit/test_logs.py.)"""
 
 from __future__ import annotations
 
-import io
-import json
-import logging
-
-from bot.logs import REDACTED, JsonLines, configure
 from bot.slack.app import build_bot
 from bot.slack.server import HttpServer, metrics_server
 from sync_engine.engine import SyncEngine
@@ -93,25 +88,3 @@ def test_health_is_503_when_the_database_cannot_be_read(harness, tmp_path, sim, 
         server.stop()
         bot.close()
         empty.close()
-
-
-def test_log_lines_are_json_with_their_fields_and_no_secrets():
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    try:
-        configure(["xoxb-secret-bot-token", "short", None], stream)
-        logging.getLogger("sync_engine.telemetry").info(
-            "posting with xoxb-secret-bot-token failed",
-            extra={"event": "attempt", "source_id": "RMB-1", "http_status": 503},
-        )
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
-    [line] = stream.getvalue().splitlines()
-    entry = json.loads(line)
-    assert entry["message"] == f"posting with {REDACTED} failed"
-    assert (entry["event"], entry["source_id"], entry["http_status"]) == ("attempt", "RMB-1", 503)
-    assert entry["level"] == "INFO" and entry["logger"] == "sync_engine.telemetry"
-    assert "xoxb-secret-bot-token" not in line
-    assert JsonLines(["short"]).secrets == []  # too short to redact safely

@@ -6,11 +6,11 @@ import logging
 
 import pytest
 
+from bench.slack_standin.limits import problems
 from bot.slack.alert_poster import AlertPoster
 from bot.slack.ids import Ids
 from sync_engine.gateway_sim import Fault
 from tests.scenario.conftest import ADMIN, ALERTS, OUTSIDE, STRANGER, fail_first_postings
-from tests.scenario.slack_limits import problems
 from tests.scenario.test_slack_acceptance import reply_text
 
 

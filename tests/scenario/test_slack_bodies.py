@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from bench.slack_standin import payloads
 from bot.slack.server import MAX_BODY_BYTES, wsgi_app
-from tests.scenario import payloads
 from tests.scenario.conftest import ADMIN, CHANNEL, SECRET
 from tests.scenario.test_serve import start_serve, wait_healthy
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select
+from datetime import UTC, datetime, timedelta
 
-from storage.models import RecordChange, RetryEvent
+import pytest
+from sqlalchemy import func, select, update
+
+from storage.models import Record, RecordChange, RetryEvent, SyncLogEntry
 from tests.conftest import posting
 from tests.scenario.conftest import ADMIN, CHANNEL, OUTSIDE, STRANGER, fail_first_postings
 
@@ -58,10 +60,36 @@ WRONG_USES = [
     ("resolve HON-2026-0001", "needs a source id and a reason"),
     ("failed payroll", "Unknown kind `payroll`"),
     ("retry HON-2026-0001 NOPE-1", "`NOPE-1`: unknown source_id"),
-    ("retry RMB-2026-0003 HON-2026-0001", "`RMB-2026-0003`: already synced"),
+    ("retry RMB-2026-0003 HON-2026-0001", "`RMB-2026-0003`: already succeeded"),
     ("history NOPE-1", "unknown source_id: NOPE-1"),
     ("resolve NOPE-1 booked by hand", "unknown source_id: NOPE-1"),
 ]
+
+
+def test_a_refused_retry_is_explained_in_the_words_the_cli_shows(harness, queue, slack):
+    """Whether a record may be retried is decided once, in the engine: Slack's refusal and the
+    reason the CLI prints for a skipped record are the same words."""
+    queue.resolve("RMB-2026-0002", "booked by hand", by="tester")
+    with queue.sessions.begin() as session:  # another retry holds HON-2026-0001 right now
+        record_id = session.scalar(select(Record.id).where(Record.source_id == "HON-2026-0001"))
+        session.execute(
+            update(SyncLogEntry)
+            .where(SyncLogEntry.record_id == record_id)
+            .values(state="syncing", lease_expires_at=datetime.now(UTC) + timedelta(hours=1))
+        )
+    reasons = []
+    for n, source_id in enumerate(("RMB-2026-0003", "RMB-2026-0002", "HON-2026-0001"), start=1):
+        harness.command(f"retry {source_id}", ADMIN)
+        said = answers(slack, n)
+        result = queue.retry_selected([source_id], requested_by="tester", via="cli")
+        [skipped] = result.skipped
+        assert said == f"Nothing was retried:\n• `{source_id}`: {skipped.reason}"
+        reasons.append(skipped.reason)
+    assert reasons == [
+        "already succeeded",
+        "already resolved by hand",
+        "already in flight (another retry holds it)",
+    ]
 
 
 def test_wrong_uses_get_a_clear_answer_and_nothing_is_sent(harness, queue, sim, slack):

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 
+from bench.slack_standin.limits import problems
 from bot.slack.answers import MAX_ANSWER
 from sync_engine.gateway_sim import Fault
 from tests.conftest import posting
 from tests.scenario.conftest import ADMIN
-from tests.scenario.slack_limits import problems
 
 RECORD = "HON-2026-0001"
 RETRIES = 24

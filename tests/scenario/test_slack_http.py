@@ -6,8 +6,8 @@ import time
 
 from sqlalchemy import func, select
 
+from bench.slack_standin import payloads
 from storage.models import Attempt, RetryEvent
-from tests.scenario import payloads
 from tests.scenario.conftest import ADMIN, fail_first_postings
 
 

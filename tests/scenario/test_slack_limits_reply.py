@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bench.slack_standin.limits import block_text_chars, problems
 from bot.slack.app import build_bot
 from bot.slack.blocks import as_dicts
 from bot.slack.retry_reply import retry_parent, retry_reply
@@ -18,7 +19,6 @@ from sync_engine.results import Failed, Outage, RetryResult, Skipped
 from tests.conftest import posting
 from tests.scenario.conftest import ADMIN, CHANNEL, SECRET
 from tests.scenario.harness import Harness
-from tests.scenario.slack_limits import block_text_chars, problems
 
 WHEN = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LONG_ERROR = "ledger <offline> & " + "the upstream journal refused the batch; " * 40

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
+from bench.slack_standin.methods import PUBLIC, SHARED
 from bot.slack.answers import REFUSED
 from bot.slack.app import build_bot
 from bot.slack.privacy import warn_if_alert_channel_exposed
@@ -18,7 +19,6 @@ from bot.slack.settings import SlackSettings
 from storage.models import RetryEvent
 from tests.scenario.conftest import ADMIN, ALERTS, CHANNEL, SECRET, STRANGER, fail_first_postings
 from tests.scenario.harness import Harness
-from tests.scenario.standin_methods import PUBLIC, SHARED
 
 INFO = "conversations.info"
 PRIVATE_ONLY = ["failed", "retry HON-2026-0001", "retry all", "history HON-2026-0001"]
@@ -147,7 +147,7 @@ def test_the_setting_is_read_from_the_environment(monkeypatch):
 def test_an_exposed_alerts_channel_is_warned_of(bot, slack, caplog, kind, warned):
     slack.channels[ALERTS] = kind
     with caplog.at_level(logging.WARNING, logger="bot.slack.privacy"):
-        warn_if_alert_channel_exposed(bot)
+        warn_if_alert_channel_exposed(bot.settings.alert_channel, bot.messenger.client)
     said = [r.getMessage() for r in caplog.records if r.name == "bot.slack.privacy"]
     if warned is None:
         assert said == []

@@ -11,14 +11,14 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bench.slack_standin import payloads
 from bot.slack.app import SlackBot, build_bot
 from bot.slack.server import HttpServer
 from storage.models import RetryEvent, SeenRequest
 from storage.seen_requests import CLOCK_MARGIN_SECONDS, WINDOW_SECONDS, SeenRequests
 from sync_engine.engine import SyncEngine
 from tests.conftest import settings_for
-from tests.reliability.test_hostile_slack import settle
-from tests.scenario import payloads
+from tests.reliability.hostile_driver import settle
 from tests.scenario.conftest import ADMIN, CHANNEL, SECRET, fail_first_postings
 
 

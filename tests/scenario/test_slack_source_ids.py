@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot.slack.command import USAGE
+from bot.slack.listeners.commands import USAGE
 from storage.models import RecordChange, RetryEvent
 from sync_engine.gateway_sim import Fault
 from tests.conftest import posting

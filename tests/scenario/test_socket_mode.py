@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
+from bench.slack_standin.server import SlackStandIn
 from bot.slack.app import SlackBot, build_bot
 from bot.slack.ids import Ids
 from bot.slack.server import socket_mode_handler
 from bot.slack.settings import SlackSettings
-from tests.reliability.test_hostile_slack import settle
+from tests.reliability.hostile_driver import settle
 from tests.scenario.conftest import (
     ADMIN,
     ALERTS,
@@ -29,7 +30,6 @@ from tests.scenario.conftest import (
 )
 from tests.scenario.harness import Harness
 from tests.scenario.socket_standin import SlackSocket
-from tests.scenario.standin import SlackStandIn
 from tests.scenario.test_slack_acceptance import key_of, reply_text, rows_of, sent_keys
 
 APP_TOKEN = "xapp-1-test-app-token"

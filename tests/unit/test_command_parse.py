@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from bot.slack.command import USAGE, Command, CommandError, parse
+from bot.slack.command import Command, CommandError
+from bot.slack.listeners.commands import USAGE, parse
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,14 @@ import pytest
 
 from sync_engine.contract import MAX_BATCH_ITEMS, Posting
 from sync_engine.errors import GatewayUnreachable
-from sync_engine.gateway import FAILED, SUCCEEDED, UNCERTAIN, GatewayClient, PostResult
+from sync_engine.gateway import (
+    FAILED,
+    SUCCEEDED,
+    UNCERTAIN,
+    GatewayClient,
+    PostResult,
+    classify_status,
+)
 from sync_engine.money import from_minor
 from sync_engine.policy import AUTH, NEEDS_ATTENTION, TRANSIENT
 from sync_engine.ratelimit import RateLimiter
@@ -825,3 +832,26 @@ def test_base_url_with_trailing_slash(fake_time):
         client.close()
 
     assert str(gateway.requests[0].url) == f"{BASE_URL}/v1/postings"
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        (400, NEEDS_ATTENTION),
+        (404, NEEDS_ATTENTION),
+        (422, NEEDS_ATTENTION),
+        (413, NEEDS_ATTENTION),
+        (405, NEEDS_ATTENTION),
+        (401, AUTH),
+        (403, AUTH),
+        (408, TRANSIENT),
+        (409, TRANSIENT),
+        (429, TRANSIENT),
+        (500, TRANSIENT),
+        (502, TRANSIENT),
+        (503, TRANSIENT),
+        (504, TRANSIENT),
+    ],
+)
+def test_classify_status(status, error_class):
+    assert classify_status(status) == error_class

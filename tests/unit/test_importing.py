@@ -346,13 +346,15 @@ def test_a_json_array_on_one_line(tmp_path: Path) -> None:
     assert [(row.line, row.posting) for row in rows(read(path))] == [(1, p) for p in EXPECTED]
 
 
-def test_a_json_array_read_in_tiny_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_json_array_read_in_tiny_chunks(tmp_path: Path) -> None:
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(GOOD * 3, indent=1, ensure_ascii=False), encoding="utf-8")
     whole = read(path)
-    monkeypatch.setattr(import_formats, "CHUNK_BYTES", 3)
 
-    assert read(path, max_row_bytes=600) == whole
+    with path.open("rb") as tiny, path.open("rb") as big:
+        in_3_bytes = import_formats.json_array_records(tiny, 600, chunk_bytes=3)
+        at_once = import_formats.json_array_records(big, import_formats.MAX_ROW_BYTES)
+        assert list(in_3_bytes) == list(at_once)
     assert len(rows(whole)) == 3 and len(problems(whole)) == 6  # the repeats are duplicates
 
 
@@ -479,13 +481,13 @@ def test_bytes_that_are_not_utf8_are_reported_with_their_line(tmp_path: Path, fm
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 5, 4096])
-def test_non_utf8_line_is_right_at_any_chunk_boundary(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
-) -> None:
-    monkeypatch.setattr(import_formats, "CHUNK_BYTES", chunk)
+def test_non_utf8_line_is_right_at_any_chunk_boundary(tmp_path: Path, chunk: int) -> None:
     path = tmp_path / "cut.json"
     path.write_bytes('[\n\n  {"memo": "é\n€",\n'.encode() + b'"x": "\xe2\x82"}]')
 
+    with path.open("rb") as stream, pytest.raises(import_formats.ImportFormatError) as error:
+        list(import_formats.json_array_records(stream, 600, chunk_bytes=chunk))
+    assert error.value.line == 5
     assert read(path)[-1].line == 5
 
 

@@ -13,7 +13,6 @@ from sync_engine.policy import (
     TRANSIENT,
     BackoffSettings,
     Decision,
-    classify_status,
     next_retry,
     step_ceiling,
 )
@@ -48,29 +47,6 @@ def decide(
         backoff=backoff,
         uniform=uniform or FakeUniform("upper"),
     )
-
-
-@pytest.mark.parametrize(
-    ("status", "error_class"),
-    [
-        (400, NEEDS_ATTENTION),
-        (404, NEEDS_ATTENTION),
-        (422, NEEDS_ATTENTION),
-        (413, NEEDS_ATTENTION),
-        (405, NEEDS_ATTENTION),
-        (401, AUTH),
-        (403, AUTH),
-        (408, TRANSIENT),
-        (409, TRANSIENT),
-        (429, TRANSIENT),
-        (500, TRANSIENT),
-        (502, TRANSIENT),
-        (503, TRANSIENT),
-        (504, TRANSIENT),
-    ],
-)
-def test_classify_status(status, error_class):
-    assert classify_status(status) == error_class
 
 
 def test_error_classes_are_the_three_words():

@@ -10,6 +10,7 @@ from sync_engine.settings import Settings
 
 NAMES = {
     "SYNCBOT_DATABASE_URL": ("database_url", "sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    "ACCOUNTING_LEDGER": ("ledger", "gateway", "gateway"),
     "ACCOUNTING_GATEWAY_URL": ("gateway_url", "http://127.0.0.1:9", "http://127.0.0.1:9"),
     "ACCOUNTING_GATEWAY_TOKEN": ("gateway_token", "s3cret", "s3cret"),
     "ACCOUNTING_GATEWAY_BATCH_SIZE": ("batch_size", "1", 1),
@@ -40,6 +41,7 @@ def test_defaults():
     )
     assert (s.timeout_seconds, s.backoff_base_seconds, s.backoff_cap_seconds) == (30, 60, 21600)
     assert (s.max_auto_attempts, s.lease_seconds) == (8, 120)
+    assert s.ledger == "gateway"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -68,6 +70,16 @@ def test_bad_values_name_the_variable(monkeypatch, name, raw):
     with pytest.raises(ValidationError) as caught:
         Settings()
     assert name in str(caught.value)
+
+
+@pytest.mark.parametrize("raw", ["sage", "Gateway", ""])
+def test_an_unknown_ledger_names_the_variable_and_the_accepted_values(monkeypatch, raw):
+    monkeypatch.setenv("ACCOUNTING_LEDGER", raw)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert [(e["loc"], e["msg"]) for e in caught.value.errors()] == [
+        (("ACCOUNTING_LEDGER",), "Input should be 'gateway'")
+    ]
 
 
 @pytest.mark.parametrize(

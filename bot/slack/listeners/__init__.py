@@ -1,1 +1,1 @@
-"""Bolt listeners, one module per kind of request, each with `register(bot)`."""
+"""Bolt listeners, one module per kind of request, each with `register(app, deps)`."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from slack_bolt import App
 
 from bot.slack.answers import NOTHING_TICKED, REFUSED, STALE_BUTTON, invite_hint
 from bot.slack.blocks import new_nonce
+from bot.slack.deps import Deps
 from bot.slack.ids import Ids
 from bot.slack.list_state import BadListState, ListState
 from bot.slack.messenger import NotInChannel, Posted, Respond
@@ -16,17 +20,14 @@ from bot.slack.retry_reply import retry_parent
 from sync_engine.errors import UnknownRecord
 from sync_engine.records import nameable
 
-if TYPE_CHECKING:
-    from bot.slack.app import SlackBot
-
 Ack = Callable[..., None]
 
 
 class Clicked:
     """One interaction being answered: who clicked what, on which message or Home tab."""
 
-    def __init__(self, bot: SlackBot, body: dict[str, Any], respond: Respond) -> None:
-        self.bot, self.body, self.respond = bot, body, respond
+    def __init__(self, deps: Deps, body: dict[str, Any], respond: Respond) -> None:
+        self.deps, self.body, self.respond = deps, body, respond
         self.user = user_of(body)
         self.channel = channel_of(body)
         self.message_ts = message_ts_of(body)
@@ -34,11 +35,11 @@ class Clicked:
 
     def tell(self, text: str) -> None:
         """An ephemeral answer to the person who clicked."""
-        self.bot.messenger.tell(self.user, self.channel, text, self.respond)
+        self.deps.messenger.tell(self.user, self.channel, text, self.respond)
 
     def allowed(self) -> bool:
         """Whether the clicker is an administrator; tells them no if not."""
-        if self.bot.is_admin(self.user):
+        if self.deps.is_admin(self.user):
             return True
         self.tell(REFUSED)
         return False
@@ -53,59 +54,54 @@ class Clicked:
 
     def answer_channel(self) -> str:
         """Where a list or a retry's answer goes: this channel, else the alerts channel or a DM."""
-        return self.channel or self.bot.settings.alert_channel or self.user
+        return self.channel or self.deps.settings.alert_channel or self.user
 
 
-def register(bot: SlackBot) -> None:
+def register(app: App, deps: Deps) -> None:
     """Listen for every interactive element the bot's messages and Home tab hold."""
-    handlers: dict[Ids, Callable[[Clicked], None]] = {
-        Ids.VIEW_FAILED: view_failed,
-        Ids.RETRY_SELECTED: retry_selected,
-        Ids.RETRY_ALL: retry_all,
-        Ids.PAGE_PREV: show_page,
-        Ids.PAGE_NEXT: show_page,
-        Ids.FILTER_KIND: show_page,
-        Ids.FILTER_CLASS: show_page,
-    }
-    for action_id, handler in handlers.items():
-        bot.app.action(action_id)(_listener(bot, handler))
-
-    @bot.app.action(Ids.ROW_CHECK)
-    def tick(ack: Ack) -> None:
-        """Acknowledge a ticked or unticked row."""
-        # Ticking a box only changes the message's state, read when Retry Selected is clicked.
-        ack()
+    for action_id, handler in HANDLERS.items():
+        app.action(action_id)(functools.partial(on_click, deps, handler))
+    app.action(Ids.ROW_CHECK)(tick)
 
 
-def _listener(bot: SlackBot, handler: Callable[[Clicked], None]) -> Callable[..., None]:
-    def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        """Ack at once, then authorize and run the handler on the answer threads."""
-        ack()
+def on_click(
+    deps: Deps,
+    handler: Callable[[Clicked], None],
+    ack: Ack,
+    body: dict[str, Any],
+    respond: Respond,
+) -> None:
+    """Ack at once, then authorize and run the handler on the answer threads."""
+    ack()
 
-        def work() -> None:
-            clicked = Clicked(bot, body, respond)
-            # Slack always says who clicked; without a user there is no one to answer.
-            if clicked.user and clicked.allowed():
-                handler(clicked)
+    def work() -> None:
+        clicked = Clicked(deps, body, respond)
+        # Slack always says who clicked; without a user there is no one to answer.
+        if clicked.user and clicked.allowed():
+            handler(clicked)
 
-        bot.after_ack(body, respond, work)
+    deps.after_ack(body, respond, work)
 
-    return listener
+
+def tick(ack: Ack) -> None:
+    """Acknowledge a ticked or unticked row."""
+    # Ticking a box only changes the message's state, read when Retry Selected is clicked.
+    ack()
 
 
 def view_failed(clicked: Clicked) -> None:
     """Post the first page of the list: here, or from the Home tab in the alerts channel."""
-    shown = clicked.bot.screens.failed_list(ListState())
+    shown = clicked.deps.screens.failed_list(ListState())
     try:
-        posted = clicked.bot.messenger.post(clicked.answer_channel(), shown.text, shown.blocks)
+        posted = clicked.deps.messenger.post(clicked.answer_channel(), shown.text, shown.blocks)
     except NotInChannel as exc:
         clicked.tell(invite_hint(exc.channel))
         return
     if from_home(clicked.body):
-        link = clicked.bot.messenger.permalink(posted.channel, posted.ts)
+        link = clicked.deps.messenger.permalink(posted.channel, posted.ts)
         where = f"<#{posted.channel}>" if posted.channel.startswith("C") else "your messages"
         shown_link = f"<{link}|open it> in {where}" if link else f"in {where}"
-        clicked.bot.publish_home(clicked.user, list_link=shown_link)
+        clicked.deps.home.publish(clicked.user, list_link=shown_link)
 
 
 def show_page(clicked: Clicked) -> None:
@@ -113,8 +109,8 @@ def show_page(clicked: Clicked) -> None:
     state = clicked.list_state()
     if state is None or clicked.channel is None or clicked.message_ts is None:
         return
-    shown = clicked.bot.screens.failed_list(state)
-    clicked.bot.messenger.update(clicked.channel, clicked.message_ts, shown.text, shown.blocks)
+    shown = clicked.deps.screens.failed_list(state)
+    clicked.deps.messenger.update(clicked.channel, clicked.message_ts, shown.text, shown.blocks)
 
 
 def retry_selected(clicked: Clicked) -> None:
@@ -131,12 +127,12 @@ def retry_selected(clicked: Clicked) -> None:
     order = RetryOrder(
         clicked.user, clicked.channel, clicked.message_ts, source_ids, len(source_ids), state
     )
-    clicked.bot.retrier.submit(order)
+    clicked.deps.retrier.submit(order)
 
 
 def retry_all(clicked: Clicked) -> None:
     """Retry the whole failed queue as one event, answering under the clicked message."""
-    count = clicked.bot.engine.count_failed()
+    count = clicked.deps.engine.count_failed()
     if not count:
         clicked.tell("The failed queue is empty: nothing to retry.")
         return
@@ -151,7 +147,7 @@ def retry_all(clicked: Clicked) -> None:
         except BadListState:
             state = None
     order = RetryOrder(clicked.user, where.channel, where.ts, None, count, state)
-    clicked.bot.retrier.submit(order)
+    clicked.deps.retrier.submit(order)
 
 
 def _retry_thread(clicked: Clicked, count: int) -> Posted | None:
@@ -160,9 +156,20 @@ def _retry_thread(clicked: Clicked, count: int) -> Posted | None:
         return Posted(clicked.channel, clicked.message_ts)
     blocks = retry_parent(clicked.user, None, count, new_nonce())
     try:
-        return clicked.bot.messenger.post(
+        return clicked.deps.messenger.post(
             clicked.answer_channel(), "Retrying accounting syncs", blocks
         )
     except NotInChannel as exc:
         clicked.tell(invite_hint(exc.channel) + " Nothing was retried.")
         return None
+
+
+HANDLERS: dict[Ids, Callable[[Clicked], None]] = {
+    Ids.VIEW_FAILED: view_failed,
+    Ids.RETRY_SELECTED: retry_selected,
+    Ids.RETRY_ALL: retry_all,
+    Ids.PAGE_PREV: show_page,
+    Ids.PAGE_NEXT: show_page,
+    Ids.FILTER_KIND: show_page,
+    Ids.FILTER_CLASS: show_page,
+}

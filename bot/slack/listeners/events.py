@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from typing import Any
 
+from slack_bolt import App
+
+from bot.slack.deps import Deps
 from bot.slack.payload import user_of
 
-if TYPE_CHECKING:
-    from bot.slack.app import SlackBot
 
-
-def register(bot: SlackBot) -> None:
+def register(app: App, deps: Deps) -> None:
     """Listen for `app_home_opened`."""
+    app.event("app_home_opened")(functools.partial(home_opened, deps))
 
-    @bot.app.event("app_home_opened")
-    def home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
-        """Publish the opener's Home tab (Bolt acknowledges events by itself)."""
-        # The Messages tab sends this event too; only the Home tab has a dashboard.
-        user = user_of(body)
-        if event.get("tab", "home") != "home" or not user:
-            return
-        bot.after_ack(body, None, lambda: bot.publish_home(user))
+
+def home_opened(deps: Deps, event: dict[str, Any], body: dict[str, Any]) -> None:
+    """Publish the opener's Home tab (Bolt acknowledges events by itself)."""
+    # The Messages tab sends this event too; only the Home tab has a dashboard.
+    user = user_of(body)
+    if event.get("tab", "home") != "home" or not user:
+        return
+    deps.after_ack(body, None, lambda: deps.home.publish(user))

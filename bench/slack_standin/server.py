@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.scenario.standin_methods import ANSWERS, CHANNEL_KINDS
+from bench.slack_standin.methods import ANSWERS, CHANNEL_KINDS
 
 JSON_FIELDS = ("blocks", "view", "attachments", "metadata")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tests.scenario import slack_limits
+from bench.slack_standin import limits
 
 if TYPE_CHECKING:
-    from tests.scenario.standin import SlackStandIn
+    from bench.slack_standin.server import SlackStandIn
 
 BOT_USER, BOT_ID, TEAM = "UBOT", "BBOT", "T0VOLUNTEERS"
 # Channels whose conversations.info says anyone (or another organisation) can read them; every
@@ -19,9 +19,9 @@ CHANNEL_KINDS = {PUBLIC: "public", SHARED: "ext_shared"}
 
 def _refusal(params: dict[str, Any], surface: str = "message") -> dict[str, Any] | None:
     blocks = params.get("blocks") or []
-    if len(str(params.get("text") or "")) > slack_limits.FALLBACK_TEXT:
+    if len(str(params.get("text") or "")) > limits.FALLBACK_TEXT:
         return {"ok": False, "error": "msg_too_long"}
-    found = slack_limits.problems(blocks, surface=surface)
+    found = limits.problems(blocks, surface=surface)
     if found:
         error = "msg_blocks_too_long" if found == ["msg_blocks_too_long"] else "invalid_blocks"
         return {"ok": False, "error": error, "errors": found}
@@ -61,7 +61,7 @@ def _ephemeral(s: SlackStandIn, p: dict[str, Any]) -> dict[str, Any]:
 
 def _publish(s: SlackStandIn, p: dict[str, Any]) -> dict[str, Any]:
     view = p.get("view") or {}
-    found = slack_limits.problems(view.get("blocks") or [], surface="view")
+    found = limits.problems(view.get("blocks") or [], surface="view")
     if found or view.get("type") != "home" or not p.get("user_id"):
         return {"ok": False, "error": "invalid_arguments", "errors": found}
     return {"ok": True, "view": {"id": "V1", **view}}

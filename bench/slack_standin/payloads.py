@@ -10,7 +10,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.scenario.standin_methods import BOT_USER, TEAM
+from bench.slack_standin.methods import BOT_USER, TEAM
 
 APP_ID = "A0SYNCBOT"
 
@@ -174,3 +174,14 @@ def state_values(blocks: list[dict[str, Any]], ticked: set[str]) -> dict[str, An
                 continue
             values.setdefault(block["block_id"], {})[element["action_id"]] = entry
     return values
+
+
+def find_element(
+    blocks: list[dict[str, Any]], action_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The block and element with `action_id` (the first, in reading order)."""
+    for block in blocks:
+        for element in [block.get("accessory"), *(block.get("elements") or [])]:
+            if element and element.get("action_id") == action_id:
+                return block, element
+    raise AssertionError(f"no element {action_id!r} in the message")
