@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import drop_database, fresh_database, machine, peak_rss_mb, run_child, show_table
-from sync_engine.importing import FIELDS
+from sync_engine.import_rows import FIELDS
 
 KINDS = ("reimbursement", "honorarium")
 CURRENCIES = (("USD", 2), ("EUR", 2), ("JPY", 0))

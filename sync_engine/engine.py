@@ -26,12 +26,12 @@ from storage.queue import (
 )
 from sync_engine import queries
 from sync_engine.alerts import Alerts
+from sync_engine.chunk_writer import Plan
 from sync_engine.contract import Posting
 from sync_engine.errors import BadInput, GatewayUnreachable, UnknownRecord
-from sync_engine.file_import import import_file
+from sync_engine.import_writer import import_file
 from sync_engine.ledger import Ledger, LedgerLimits, make_ledger
 from sync_engine.outage import LOOKUP_ANSWERED, PROBE_ANSWERED, OutageWatch, current
-from sync_engine.outcomes import Plan
 from sync_engine.policy import BackoffSettings
 from sync_engine.records import chunked, insert_new, known_source_ids, nameable
 from sync_engine.results import (

@@ -20,10 +20,10 @@ from storage.models import (
 )
 from storage.queue import FAILED, PENDING, STATES, in_failed_queue
 from storage.queue_pages import page_query, queue_count
+from sync_engine.chunk_writer import retry_count
 from sync_engine.errors import UnknownRecord
 from sync_engine.money import from_minor
 from sync_engine.outage import current
-from sync_engine.outcomes import retry_count
 from sync_engine.policy import ERROR_CLASSES
 from sync_engine.records import nameable
 from sync_engine.results import (

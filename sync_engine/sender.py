@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from storage.queue import Claimed, claim, release
+from sync_engine.chunk_writer import MANUAL, GatewayNotes, Plan, record_answers
 from sync_engine.ledger import Ledger
 from sync_engine.outage import OutageWatch
-from sync_engine.outcomes import MANUAL, GatewayNotes, Plan, record_answers
 from sync_engine.policy import BackoffSettings
 from sync_engine.post_result import PostResult
 from sync_engine.records import posting_of

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import Record, SyncLogEntry
-from sync_engine import file_import
+from sync_engine import import_writer
 from sync_engine.errors import ImportRejected
 from sync_engine.gateway_sim import Fault
 from tests.integration.test_records import count, row, write
@@ -15,8 +15,8 @@ from tests.integration.test_records import count, row, write
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks of 3 rows, read 2 at a time, so a small file crosses many chunk boundaries."""
-    monkeypatch.setattr(file_import, "CHUNK", 3)
-    monkeypatch.setattr(file_import, "READ_CHUNK", 2)
+    monkeypatch.setattr(import_writer, "CHUNK", 3)
+    monkeypatch.setattr(import_writer, "READ_CHUNK", 2)
 
 
 @pytest.mark.usefixtures("small_chunks")

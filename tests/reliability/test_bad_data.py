@@ -10,7 +10,7 @@ about 5, 25 and 50 MB are imported in child processes, and the peak RSS of the 5
 grow little more than that of the smaller ones.
 
 Two kinds of problem belong to the whole row rather than to one field, and name no field
-(`field == ""`, as tests/unit/test_importing.py pins down): a row over 64 KB (skipped unread,
+(`field == ""`, as tests/unit/test_import_rows.py pins down): a row over 64 KB (skipped unread,
 so its fields are never known) and bytes that are not UTF-8 (reading stops there; the message
 names the line and the byte).
 """
@@ -34,12 +34,12 @@ from sqlalchemy import func, select
 
 from bench.import_file import rows as valid_rows
 from storage.models import Record, RecordChange, SyncLogEntry
-from sync_engine import file_import
+from sync_engine import import_writer
 from sync_engine.engine import SyncEngine
 from sync_engine.errors import ImportRejected
 from sync_engine.gateway_sim import Fault, GatewaySimulator
-from sync_engine.import_formats import REQUIRED_FIELDS
-from sync_engine.importing import FIELDS, ImportProblem
+from sync_engine.import_readers import REQUIRED_FIELDS
+from sync_engine.import_rows import FIELDS, ImportProblem
 from sync_engine.money import MAX_MINOR_UNITS
 
 FORMATS = ("jsonl", "json", "csv")
@@ -337,8 +337,8 @@ def counts(engine: SyncEngine) -> tuple[int, int, int]:
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks of 3 rows, read 2 at a time: valid rows reach the database before a bad one."""
-    monkeypatch.setattr(file_import, "CHUNK", 3)
-    monkeypatch.setattr(file_import, "READ_CHUNK", 2)
+    monkeypatch.setattr(import_writer, "CHUNK", 3)
+    monkeypatch.setattr(import_writer, "READ_CHUNK", 2)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.auth import Authorizer
-from bot.slack.command import Command, CommandError
+from bot.slack.command_parsing import Command, CommandError
 from bot.slack.ids import Ids
 from bot.slack.listeners.commands import parse
 from bot.slack.messenger import Posted

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.slack.command import Command, CommandError
+from bot.slack.command_parsing import Command, CommandError
 from bot.slack.listeners.commands import USAGE, parse
 
 

@@ -1,7 +1,7 @@
 """`/accounting`: ack, parse, authorize, one engine call, answer (ephemeral unless it is a list).
 
 Each subcommand is one `Subcommand` in SUBCOMMANDS: its usage lines, its parser (in
-`bot.slack.command`) and its handler here. The usage text is made from that table.
+`bot.slack.command_parsing`) and its handler here. The usage text is made from that table.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from bot.slack.answers import (
     status_text,
 )
 from bot.slack.blocks import escape, new_nonce
-from bot.slack.command import (
+from bot.slack.command_parsing import (
     Command,
     CommandError,
     parse_failed,

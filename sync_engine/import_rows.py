@@ -20,7 +20,7 @@ from sqlalchemy import String
 
 from storage.models import Record
 from sync_engine.contract import KINDS, Posting, parse_time
-from sync_engine.import_formats import (
+from sync_engine.import_readers import (
     BOM,
     MAX_ROW_BYTES,
     READERS,

@@ -12,7 +12,7 @@ from storage.bulk import Intake
 from storage.models import Record, SyncLogEntry
 from storage.queue import FAILED, PENDING
 from sync_engine.errors import GatewayUnreachable, ImportRejected
-from sync_engine.importing import ImportProblem, ImportRow, read_records
+from sync_engine.import_rows import ImportProblem, ImportRow, read_records
 from sync_engine.outage import LOOKUP_ANSWERED
 from sync_engine.policy import NEEDS_ATTENTION
 from sync_engine.records import apply_correction, changed_fields, chunked, new_rows

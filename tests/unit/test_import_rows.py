@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from sync_engine import import_formats
+from sync_engine import import_readers
 from sync_engine.contract import Posting
-from sync_engine.importing import ImportProblem, ImportRow, detect_format, read_records
+from sync_engine.import_rows import ImportProblem, ImportRow, detect_format, read_records
 
 COLUMNS = [
     "source_id",
@@ -299,9 +299,9 @@ def test_a_json_number_is_refused_as_an_amount(tmp_path: Path, amount: object) -
 
 def test_json_fractions_never_pass_through_float() -> None:
     source = io.BytesIO(b'{"a": 0.1000000000000000000001, "b": 7}')
-    [record] = import_formats.jsonl_records(source, 1024)
+    [record] = import_readers.jsonl_records(source, 1024)
 
-    assert isinstance(record, import_formats.RawRecord)
+    assert isinstance(record, import_readers.RawRecord)
     assert record.fields == {"a": Decimal("0.1000000000000000000001"), "b": 7}
 
 
@@ -352,8 +352,8 @@ def test_a_json_array_read_in_tiny_chunks(tmp_path: Path) -> None:
     whole = read(path)
 
     with path.open("rb") as tiny, path.open("rb") as big:
-        in_3_bytes = import_formats.json_array_records(tiny, 600, chunk_bytes=3)
-        at_once = import_formats.json_array_records(big, import_formats.MAX_ROW_BYTES)
+        in_3_bytes = import_readers.json_array_records(tiny, 600, chunk_bytes=3)
+        at_once = import_readers.json_array_records(big, import_readers.MAX_ROW_BYTES)
         assert list(in_3_bytes) == list(at_once)
     assert len(rows(whole)) == 3 and len(problems(whole)) == 6  # the repeats are duplicates
 
@@ -485,8 +485,8 @@ def test_non_utf8_line_is_right_at_any_chunk_boundary(tmp_path: Path, chunk: int
     path = tmp_path / "cut.json"
     path.write_bytes('[\n\n  {"memo": "é\n€",\n'.encode() + b'"x": "\xe2\x82"}]')
 
-    with path.open("rb") as stream, pytest.raises(import_formats.ImportFormatError) as error:
-        list(import_formats.json_array_records(stream, 600, chunk_bytes=chunk))
+    with path.open("rb") as stream, pytest.raises(import_readers.ImportFormatError) as error:
+        list(import_readers.json_array_records(stream, 600, chunk_bytes=chunk))
     assert error.value.line == 5
     assert read(path)[-1].line == 5
 
