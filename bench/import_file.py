@@ -68,10 +68,10 @@ def write_csv(path: Path, count: int) -> Path:
 
 def child(url: str, path: str) -> dict[str, Any]:
     """Import `path` into `url` in this process; time it and note the memory."""
-    from sync_engine.engine import SyncEngine
+    from sync_engine.build import build_engine
     from sync_engine.settings import Settings
 
-    with SyncEngine(Settings(database_url=url)) as engine:
+    with build_engine(Settings(database_url=url)) as engine:
         before = peak_rss_mb()
         start = time.perf_counter()
         result = engine.import_file(path, by="bench")

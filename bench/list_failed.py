@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from bench.common import drop_database, fill, fresh_database, machine, show_table
 from storage.db import make_engine
+from sync_engine.build import build_engine
 from sync_engine.engine import SyncEngine
 from sync_engine.settings import Settings
 
@@ -108,7 +109,7 @@ def run(db: str, records: int) -> tuple[list[dict[str, Any]], list[dict[str, Any
         fill_seconds, _ = timed(lambda: fill(url, records, FAILED_EVERY, ERROR_CLASSES))
         if db == "postgres":
             vacuum(url)
-        with SyncEngine(Settings(database_url=url)) as engine:
+        with build_engine(Settings(database_url=url)) as engine:
             pages = [filter_row(engine, db, *f, records) for f in FILTERS]
             others = other_rows(engine, db)
     finally:

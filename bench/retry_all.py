@@ -28,7 +28,7 @@ from bench.common import (
 def child(url: str, gateway: str, batch_size: int, concurrency: int, rate: int) -> None:
     """The measured part, in its own process so its peak RSS is the engine's own."""
     from bot.cli import tune_threads
-    from sync_engine.engine import SyncEngine
+    from sync_engine.build import build_engine
     from sync_engine.settings import Settings
 
     settings = Settings(
@@ -40,7 +40,7 @@ def child(url: str, gateway: str, batch_size: int, concurrency: int, rate: int) 
         rate_per_minute=rate,
     )
     tune_threads()  # as the syncbot command does
-    with SyncEngine(settings) as engine:
+    with build_engine(settings) as engine:
         started = time.perf_counter()
         result = engine.retry_all(requested_by="bench", via="cli")
         wall = time.perf_counter() - started

@@ -31,8 +31,7 @@ from bot.cli_support import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
+    from sync_engine.database import Reader
     from sync_engine.results import FailedRecord, RetryResult
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "main", "tune_threads"]
@@ -93,12 +92,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration to SYNCBOT_DATABASE_URL."""
-    from storage.db import make_engine
-    from storage.migrate import head_revision, upgrade
+    from sync_engine.database import upgrade_database
 
-    settings = load_settings()
-    upgrade(make_engine(settings.database_url))
-    click.echo(f"database is at revision {head_revision()}")
+    click.echo(f"database is at revision {upgrade_database(load_settings())}")
 
 
 @main.command("import")
@@ -206,16 +202,13 @@ def failed(kind: str | None, error_class: str | None, limit: int | None, as_json
 
 
 def failed_rows(
-    reads: sessionmaker[Session], kind: str | None, error_class: str | None, limit: int | None
+    reads: Reader, kind: str | None, error_class: str | None, limit: int | None
 ) -> Iterable[FailedRecord]:
     """The failed queue, oldest first, read a page at a time as the caller goes along."""
-    from sync_engine import queries
-
     cursor, left = None, limit
     while left is None or left > 0:
         size = FAILED_PAGE if left is None else min(FAILED_PAGE, left)
-        with reads() as session:
-            page = queries.failed_page(session, kind, error_class, cursor, size)
+        page = reads.failed_page(kind, error_class, cursor, size)
         yield from page.items
         left = None if left is None else left - len(page.items)
         cursor = page.next_cursor
@@ -273,10 +266,9 @@ def resolve(source_id: str, reason: str, as_json: bool) -> None:
 def history(source_id: str, as_json: bool) -> None:
     """Show every attempt, error, retry event and change of SOURCE_ID."""
     from bot.render import emit, history_json, history_table, say, show
-    from sync_engine import queries
 
-    with reader() as reads, reads() as session:
-        result = queries.history(session, source_id)
+    with reader() as reads:
+        result = reads.history(source_id)
     if as_json:
         emit(history_json(result))
         return
@@ -292,10 +284,9 @@ def history(source_id: str, as_json: bool) -> None:
 def status(as_json: bool) -> None:
     """Counts by state and error class, last success, the gateway's last answer."""
     from bot.render import emit, outage_line, say, status_json, when
-    from sync_engine import queries
 
-    with reader() as reads, reads() as session:
-        result = queries.status(session)
+    with reader() as reads:
+        result = reads.status()
     if as_json:
         emit(status_json(result))
         return

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
-    from sqlalchemy.orm import Session, sessionmaker
 
     from bot.slack.settings import SlackSettings
+    from sync_engine.database import Reader
     from sync_engine.engine import SyncEngine
     from sync_engine.settings import Settings
 
@@ -61,38 +61,34 @@ def load_slack_settings() -> SlackSettings:
 
 
 @contextmanager
-def reader() -> Iterator[sessionmaker[Session]]:
-    """Read-only sessions for a query command, engine errors as for `engine()`.
+def reader() -> Iterator[Reader]:
+    """Read-only answers for a query command, engine errors as for `engine()`.
 
     A query needs the database alone: the engine's gateway client, sending threads and
     metrics would cost more to import and set up than the query takes (docs/performance.md).
     """
-    from storage.db import make_engine, make_read_sessionmaker
-    from storage.migrate import ensure_schema
+    from sync_engine.database import reader as open_reader
     from sync_engine.errors import BadInput, SyncEngineError
 
     settings = load_settings()
-    db = make_engine(settings.database_url)
     try:
-        ensure_schema(db)
-        yield make_read_sessionmaker(db)
+        with open_reader(settings) as reads:
+            yield reads
     except BadInput as exc:
         fail(str(exc))
     except SyncEngineError as exc:
         fail(str(exc), EXIT_FAILED)
-    finally:
-        db.dispose()
 
 
 @contextmanager
 def engine() -> Iterator[SyncEngine]:
     """The engine for one command; engine errors become one-line messages and exit codes."""
-    from sync_engine.engine import SyncEngine
+    from sync_engine.build import build_engine
     from sync_engine.errors import BadInput, SyncEngineError
 
     settings = load_settings()
     try:
-        with SyncEngine(settings) as eng:
+        with build_engine(settings) as eng:
             yield eng
     except BadInput as exc:
         fail(str(exc))

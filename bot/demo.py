@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bot.render import failed_table, history_table, retry_table
+from sync_engine.build import build_engine
 from sync_engine.engine import SyncEngine
 from sync_engine.gateway_sim import Fault, FaultPlan, GatewaySimulator, SimConfig
 from sync_engine.settings import Settings
@@ -58,7 +59,7 @@ def run_demo(keep: str | None = None) -> None:
                 gateway_url=sim.url,
                 gateway_token=TOKEN,
             )
-            with SyncEngine(settings) as engine:
+            with build_engine(settings) as engine:
                 _story(console, engine, sim, folder)
         if keep:
             console.print(f"\nThe demo database is kept in {folder / 'syncbot-demo.db'}")

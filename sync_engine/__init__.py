@@ -1,1 +1,139 @@
-"""The sync engine: posts approved records to the accounting gateway and keeps the failed queue."""
+"""The sync engine: posts approved records to the accounting gateway and keeps the failed queue.
+
+Its API is the list in `__all__`: the front doors (`bot/`) import nothing else from it
+(tests/unit/test_engine_api.py checks). The names load when first used, so that importing
+`sync_engine.errors` or a query command does not load the sending machinery.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from storage.seen_requests import SeenRequests
+    from sync_engine.alerts import RECOVERED, AlertDraft, AlertRecord, Alerts, OutageDraft
+    from sync_engine.build import build_engine
+    from sync_engine.contract import Posting, format_time
+    from sync_engine.database import Reader, reader, upgrade_database
+    from sync_engine.engine import SyncEngine
+    from sync_engine.errors import (
+        BadInput,
+        GatewayUnreachable,
+        ImportRejected,
+        SyncEngineError,
+        UnknownRecord,
+    )
+    from sync_engine.records import MAX_SOURCE_ID, nameable
+    from sync_engine.results import (
+        AttemptView,
+        ChangeView,
+        Failed,
+        FailedPage,
+        FailedRecord,
+        History,
+        ImportResult,
+        Outage,
+        ResolveResult,
+        RetryEventView,
+        RetryResult,
+        Skipped,
+        Status,
+        Succeeded,
+        SyncResult,
+    )
+    from sync_engine.sender import IN_FLIGHT
+    from sync_engine.settings import Settings
+
+# Each public name and the module it lives in.
+_HOMES = {
+    "SyncEngine": "engine",
+    "build_engine": "build",
+    "Settings": "settings",
+    "upgrade_database": "database",
+    "reader": "database",
+    "Reader": "database",
+    "SeenRequests": "engine",  # storage's replay store, which `SyncEngine.seen_requests` makes
+    "Posting": "contract",
+    "format_time": "contract",
+    "MAX_SOURCE_ID": "records",
+    "nameable": "records",
+    "IN_FLIGHT": "sender",
+    "Alerts": "alerts",
+    "AlertDraft": "alerts",
+    "AlertRecord": "alerts",
+    "OutageDraft": "alerts",
+    "RECOVERED": "alerts",
+    **dict.fromkeys(
+        ["SyncEngineError", "BadInput", "UnknownRecord", "ImportRejected", "GatewayUnreachable"],
+        "errors",
+    ),
+    **dict.fromkeys(
+        [
+            "Outage",
+            "Succeeded",
+            "Failed",
+            "Skipped",
+            "RetryResult",
+            "SyncResult",
+            "FailedRecord",
+            "FailedPage",
+            "AttemptView",
+            "RetryEventView",
+            "ChangeView",
+            "History",
+            "Status",
+            "ImportResult",
+            "ResolveResult",
+        ],
+        "results",
+    ),
+}
+
+__all__ = [
+    "IN_FLIGHT",
+    "MAX_SOURCE_ID",
+    "RECOVERED",
+    "AlertDraft",
+    "AlertRecord",
+    "Alerts",
+    "AttemptView",
+    "BadInput",
+    "ChangeView",
+    "Failed",
+    "FailedPage",
+    "FailedRecord",
+    "GatewayUnreachable",
+    "History",
+    "ImportRejected",
+    "ImportResult",
+    "Outage",
+    "OutageDraft",
+    "Posting",
+    "Reader",
+    "ResolveResult",
+    "RetryEventView",
+    "RetryResult",
+    "SeenRequests",
+    "Settings",
+    "Skipped",
+    "Status",
+    "Succeeded",
+    "SyncEngine",
+    "SyncEngineError",
+    "SyncResult",
+    "UnknownRecord",
+    "build_engine",
+    "format_time",
+    "nameable",
+    "reader",
+    "upgrade_database",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'sync_engine' has no attribute {name!r}")
+    return getattr(import_module(f"sync_engine.{home}"), name)

@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import AlertMessage, AlertOutbox, Lease
 from sync_engine import queries
-from sync_engine.contract import format_time, parse_time
+from sync_engine.alert_payloads import AlertRecord, record_from_payload, record_payload
+from sync_engine.contract import parse_time
 
 BURST = timedelta(seconds=60)
 SHOWN = 5
@@ -33,23 +33,6 @@ RECORD_KINDS = (FIRST_FAILURE, PARKED)
 OUTAGE, RECOVERED = "outage", "recovered"
 FAILURES = "failures"  # the kind of an alert message about records (the other: outage)
 OUTBOX_COLUMNS = (AlertOutbox.id, AlertOutbox.kind, AlertOutbox.created_at, AlertOutbox.payload)
-
-
-@dataclass(frozen=True)
-class AlertRecord:
-    """One record as an alert shows it."""
-
-    source_id: str
-    kind: str
-    payee_id: str
-    payee_name: str
-    amount: Decimal
-    currency: str
-    error: str
-    error_class: str
-    retry_count: int
-    next_attempt_at: datetime | None
-    parked: bool
 
 
 @dataclass(frozen=True)
@@ -227,7 +210,7 @@ class Alerts:
             "ts": ts,
             "failed": draft.failed,
             "parked": draft.parked,
-            "shown": json.dumps([_payload(r) for r in draft.shown]),
+            "shown": json.dumps([record_payload(r) for r in draft.shown]),
         }
         return self._keep(draft.alert_id, values, {"opened_at": draft.opened_at}, draft.outbox_ids)
 
@@ -286,41 +269,7 @@ def _merged(
         opened_at=opened,
         failed=failed,
         parked=parked,
-        shown=tuple(_record(p) for p in shown.values()),
+        shown=tuple(record_from_payload(p) for p in shown.values()),
         outbox_ids=tuple(r.id for r in taken),
         queue_total=total,
     )
-
-
-def _record(payload: dict[str, object]) -> AlertRecord:
-    at = payload.get("next_attempt_at")
-    return AlertRecord(
-        source_id=str(payload["source_id"]),
-        kind=str(payload["kind"]),
-        payee_id=str(payload["payee_id"]),
-        payee_name=str(payload["payee_name"]),
-        amount=Decimal(str(payload["amount"])),
-        currency=str(payload["currency"]),
-        error=str(payload["error"]),
-        error_class=str(payload["error_class"]),
-        retry_count=int(str(payload["retry_count"])),
-        next_attempt_at=parse_time(at) if at else None,
-        parked=bool(payload.get("parked")),
-    )
-
-
-def _payload(record: AlertRecord) -> dict[str, object]:
-    at = record.next_attempt_at
-    return {
-        "source_id": record.source_id,
-        "kind": record.kind,
-        "payee_id": record.payee_id,
-        "payee_name": record.payee_name,
-        "amount": str(record.amount),
-        "currency": record.currency,
-        "error": record.error,
-        "error_class": record.error_class,
-        "retry_count": record.retry_count,
-        "next_attempt_at": format_time(at) if at else None,
-        "parked": record.parked,
-    }

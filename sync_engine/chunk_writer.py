@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
 from storage.models import AlertOutbox, Attempt, GatewayStatus, RetryEventItem
 from storage.queue import FAILED, SUCCEEDED, Claimed, add_rows, settle
-from sync_engine.contract import format_time
+from sync_engine.alert_payloads import AlertRecord, outbox_row, record_payload
 from sync_engine.money import format_amount
 from sync_engine.policy import BackoffSettings, next_retry
 from sync_engine.post_result import SUCCEEDED as OK
@@ -80,24 +80,20 @@ def _failure_row(
 
 def _alert(kind: str, claimed: Claimed, failed: Failed, now: datetime) -> dict[str, object]:
     record = claimed.record
-    payload = {
-        "source_id": record.source_id,
-        "kind": record.kind,
-        "payee_id": record.payee_id,
-        "payee_name": record.payee_name,
-        "amount": format_amount(record.amount_minor, record.currency),
-        "currency": record.currency,
-        "error": failed.error,
-        "error_class": failed.error_class,
-        "retry_count": failed.retry_count,
-        "next_attempt_at": format_time(failed.next_attempt_at) if failed.next_attempt_at else None,
-    }
-    return {
-        "kind": kind,
-        "record_id": record.id,
-        "created_at": now,
-        "payload": json.dumps(payload),
-    }
+    shown = AlertRecord(
+        source_id=record.source_id,
+        kind=record.kind,
+        payee_id=record.payee_id,
+        payee_name=record.payee_name,
+        amount=Decimal(format_amount(record.amount_minor, record.currency)),
+        currency=record.currency,
+        error=failed.error,
+        error_class=failed.error_class,
+        retry_count=failed.retry_count,
+        next_attempt_at=failed.next_attempt_at,
+        parked=kind == "parked",
+    )
+    return outbox_row(kind, record_payload(shown), now, record.id)
 
 
 def record_answers(

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, select, update
+from prometheus_client import CollectorRegistry
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import make_engine, make_read_sessionmaker, make_sessionmaker
-from storage.migrate import ensure_schema
 from storage.models import Record, RecordChange, SyncLogEntry
 from storage.queue import (
     FAILED,
@@ -24,15 +22,15 @@ from storage.queue import (
     recover_expired,
     scan,
 )
+from storage.seen_requests import SeenRequests
 from sync_engine import queries
 from sync_engine.alerts import Alerts
 from sync_engine.chunk_writer import Plan
 from sync_engine.contract import Posting
 from sync_engine.errors import BadInput, GatewayUnreachable, UnknownRecord
-from sync_engine.import_writer import import_file
-from sync_engine.ledger import Ledger, LedgerLimits, make_ledger
+from sync_engine.import_writer import ImportPorts, import_file
+from sync_engine.ledger import Ledger, LedgerLimits
 from sync_engine.outage import LOOKUP_ANSWERED, PROBE_ANSWERED, OutageWatch, current
-from sync_engine.policy import BackoffSettings
 from sync_engine.records import chunked, insert_new, known_source_ids, nameable
 from sync_engine.results import (
     FailedPage,
@@ -46,14 +44,11 @@ from sync_engine.results import (
     SyncResult,
 )
 from sync_engine.retry_events import RetryEvents
-from sync_engine.sender import IN_FLIGHT, Checkpoint, Chunk, Progress, Sender
-from sync_engine.settings import Settings
+from sync_engine.sender import IN_FLIGHT, Chunk, Progress, Sender
 from sync_engine.telemetry import Telemetry
 
 SCAN_PAGE = 1000
 SINGLES_PER_CLAIM = 10
-SPARE_THREADS = 2
-BACKGROUND_WORKERS = 4
 MANUAL_FROM = (FAILED, PENDING)
 
 
@@ -62,81 +57,52 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _no_checkpoint(_name: str, _source_ids: list[str]) -> None:
-    return None
-
-
 class SyncEngine:
-    """Submit, sync, retry selected or all, resolve, list failed, history, status."""
+    """Submit, sync, retry selected or all, resolve, list failed, history, status.
+
+    Built by `sync_engine.build_engine`, which wires its collaborators; they are private.
+    """
 
     def __init__(
         self,
-        settings: Settings,
         *,
-        sessions: sessionmaker[Session] | None = None,
-        ledger: Ledger | None = None,
-        clock: Callable[[], datetime] = utcnow,
-        rng: random.Random | None = None,
-        checkpoint: Checkpoint = _no_checkpoint,
-        migrate: bool = True,
+        sessions: sessionmaker[Session],
+        reads: sessionmaker[Session],
+        clock: Callable[[], datetime],
+        ledger: Ledger,
+        sender: Sender,
+        watch: OutageWatch,
+        telemetry: Telemetry,
+        claim_size: int,
+        on_close: Callable[[], None],
     ) -> None:
-        self.settings = settings
-        self._own_db: Engine | None = None  # the pool this engine made, closed with it
-        if sessions is None:
-            db = self._own_db = make_engine(settings.database_url)
-            if migrate:
-                ensure_schema(db)
-            sessions = make_sessionmaker(db)
-        self.sessions = sessions
-        bind = sessions.kw["bind"]
-        self.reads = make_read_sessionmaker(bind) if bind is not None else sessions
-        self.clock = clock
-        self.alerts = Alerts(self.sessions, self.reads, clock)
-        self.telemetry = Telemetry()
-        self.telemetry.read_state_from(self.status)
-        self.events = RetryEvents(self.sessions, self.reads, clock, self.telemetry)
-        # The ledger the settings name, unless the caller brings one (it is closed with us).
-        if ledger is None:
-            ledger = make_ledger(settings, observe=self.telemetry.gateway_answered)
-        self.ledger = ledger
-        limits = self.ledger.limits
-        self.claim_size = claim_size(limits, settings.lease_seconds)
-        # A few more threads than requests in flight: while some claim or write to the
-        # database, the others keep every ledger connection busy. The ledger still caps the
-        # requests in flight (`concurrency`).
-        self._executor = ThreadPoolExecutor(
-            limits.concurrency + SPARE_THREADS, thread_name_prefix="syncbot-send"
-        )
-        # Long work a front door starts without waiting for it (a retry asked for in Slack):
-        # threads of its own, so that it never waits behind the sending threads it fans out to.
-        self.background = ThreadPoolExecutor(BACKGROUND_WORKERS, thread_name_prefix="syncbot-work")
-        self.watch = OutageWatch(
-            settings.outage_threshold, settings.probe_base_seconds, settings.probe_cap_seconds
-        )
-        self.sender = Sender(
-            db=bind,
-            ledger=self.ledger,
-            executor=self._executor,
-            clock=clock,
-            uniform=(rng or random.SystemRandom()).uniform,
-            backoff=BackoffSettings(
-                settings.backoff_base_seconds,
-                settings.backoff_cap_seconds,
-                settings.max_auto_attempts,
-            ),
-            lease_seconds=settings.lease_seconds,
-            checkpoint=checkpoint,
-            watch=self.watch,
-            telemetry=self.telemetry,
-        )
+        self._sessions = sessions
+        self._reads = reads
+        self._clock = clock
+        self._ledger = ledger
+        self._sender = sender
+        self._watch = watch
+        self._telemetry = telemetry
+        self._alerts = Alerts(sessions, reads, clock)
+        self._events = RetryEvents(sessions, reads, clock, telemetry)
+        self._claim_size = claim_size
+        self._on_close = on_close
 
     def close(self) -> None:
-        """Let background work finish, stop the sending threads, close every connection."""
-        self.background.shutdown(wait=True)
-        self._executor.shutdown(wait=True)
-        self.ledger.close()
-        if self._own_db is not None:
-            self._own_db.dispose()
+        """Stop the sending threads, close the ledger and the database pool the engine made."""
+        self._on_close()
+
+    def metrics_registry(self) -> CollectorRegistry:
+        """The engine's Prometheus registry, for a front door's /metrics endpoint."""
+        return self._telemetry.registry
+
+    def alert_outbox(self) -> Alerts:
+        """The outbox of alerts waiting to be posted, with what was posted."""
+        return self._alerts
+
+    def seen_requests(self, **options: Any) -> SeenRequests:
+        """The replay store of signed requests served, in the engine's database."""
+        return SeenRequests(self._sessions, **options)
 
     def __enter__(self) -> SyncEngine:
         return self
@@ -150,24 +116,29 @@ class SyncEngine:
         """Store approved records as pending; known source_ids are skipped as duplicates."""
         duplicates: list[str] = []
         imported = 0
-        with self.sessions.begin() as session:
+        with self._sessions.begin() as session:
             for chunk in chunked(postings, SCAN_PAGE):
                 known = known_source_ids(session, (p.source_id for p in chunk))
                 duplicates += [p.source_id for p in chunk if p.source_id in known]
                 fresh = [p for p in chunk if p.source_id not in known]
-                imported += insert_new(session, fresh, self.clock())
+                imported += insert_new(session, fresh, self._clock())
         return ImportResult(imported=imported, duplicates=tuple(duplicates))
 
     def import_file(self, path: Path | str, *, update: bool = False, by: str) -> ImportResult:
         """Import a JSON, JSON lines or CSV file; a file with any bad row imports nothing."""
-        return import_file(self, Path(path), update=update, by=by)
+        return import_file(
+            ImportPorts(self._sessions, self._clock, self._ledger.lookup, self.gateway_answered),
+            Path(path),
+            update=update,
+            by=by,
+        )
 
     # -- sending --------------------------------------------------------------------------
 
     def recover_leases(self) -> int:
         """Return records whose lease expired (a crashed or stopped process) to the queue."""
-        with self.sessions.begin() as session:
-            return recover_expired(session, self.clock())
+        with self._sessions.begin() as session:
+            return recover_expired(session, self._clock())
 
     def sync(self, *, requested_by: str, via: str, progress: Progress | None = None) -> SyncResult:
         """Send pending records for the first time, then retry the failed ones that are due.
@@ -181,48 +152,48 @@ class SyncEngine:
         if outage is not None:
             held = self._held_back()
             return SyncResult(RetryResult(None), RetryResult(None), recovered, outage, held)
-        initial = self.sender.run(
+        initial = self._sender.run(
             self._chunks(SyncLogEntry.state == PENDING, (PENDING,)), Plan("initial", None), progress
         )
-        due = queries.due(self.clock())
-        with self.reads() as session:
+        due = queries.due(self._clock())
+        with self._reads() as session:
             any_due = bool(queries.count(session, due))
         retries = RetryResult(None)
         if any_due:
-            event_id = self.events.open("auto", requested_by, via)
-            tally = self.sender.run(
+            event_id = self._events.open("auto", requested_by, via)
+            tally = self._sender.run(
                 self._chunks(due, (FAILED,), due_only=True), Plan("auto", event_id), progress
             )
-            retries = self.events.close(event_id, tally, [])
+            retries = self._events.close(event_id, tally, [])
         outage = self.outage()
         held = self._held_back() if outage is not None else 0
-        initial_result = self.events.result(None, initial, [])
+        initial_result = self._events.result(None, initial, [])
         return SyncResult(initial_result, retries, recovered, outage, held)
 
     def _held_back(self) -> int:
-        with self.reads() as session:
-            return queries.held_back(session, self.clock())
+        with self._reads() as session:
+            return queries.held_back(session, self._clock())
 
     def outage(self) -> Outage | None:
         """The outage in force (the gateway held to be down), or None."""
-        with self.reads() as session:
+        with self._reads() as session:
             return current(session)
 
     def check_outage(self) -> Outage | None:
         """The outage in force after probing the ledger, if a probe is due; None if none."""
         outage = self.outage()
         if outage is None:
-            self.watch.tripped.clear()
+            self._watch.tripped.clear()
             return None
-        self.watch.tripped.set()
-        now = self.clock()
+        self._watch.tripped.set()
+        now = self._clock()
         if outage.next_probe_at is not None and outage.next_probe_at > now:
             return outage
         try:
-            self.ledger.probe()
+            self._ledger.probe()
         except GatewayUnreachable as exc:
-            with self.sessions.begin() as session:
-                self.watch.probe_failed(session.connection(), outage, now, str(exc))
+            with self._sessions.begin() as session:
+                self._watch.probe_failed(session.connection(), outage, now, str(exc))
             return self.outage()
         self.gateway_answered(PROBE_ANSWERED)
         return self.outage()
@@ -233,13 +204,13 @@ class SyncEngine:
         outage = self.outage()
         if outage is None:
             return
-        with self.sessions.begin() as session:
-            self.watch.end(
+        with self._sessions.begin() as session:
+            self._watch.end(
                 session.connection(),
                 outage,
-                self.clock(),
-                self.sender.backoff,
-                self.sender.uniform,
+                self._clock(),
+                self._sender.backoff,
+                self._sender.uniform,
                 proof=proof,
             )
 
@@ -255,7 +226,7 @@ class SyncEngine:
         wanted = list(dict.fromkeys(s.strip() for s in source_ids if s.strip()))
         if not wanted:
             raise BadInput("no source_id given")
-        with self.reads() as session:
+        with self._reads() as session:
             found = queries.states_of(session, wanted)
         unknown = [s for s in wanted if s not in found]
         if unknown:
@@ -267,31 +238,31 @@ class SyncEngine:
             if state not in MANUAL_FROM
         ]
         ids = [rid for s, (rid, state) in found.items() if state in MANUAL_FROM]
-        event_id = self.events.open("selected", requested_by, via)
-        size = self.claim_size
+        event_id = self._events.open("selected", requested_by, via)
+        size = self._claim_size
         chunks = (Chunk(ids[i : i + size], MANUAL_FROM) for i in range(0, len(ids), size))
-        tally = self.sender.run(chunks, Plan("manual", event_id), progress, len(ids))
-        return self.events.close(event_id, tally, skipped)
+        tally = self._sender.run(chunks, Plan("manual", event_id), progress, len(ids))
+        return self._events.close(event_id, tally, skipped)
 
     def retry_all(
         self, *, requested_by: str, via: str, progress: Progress | None = None
     ) -> RetryResult:
         """Retry the whole failed queue, as it is now, as one retry event."""
         self.recover_leases()
-        with self.reads() as session:
+        with self._reads() as session:
             upto = queries.max_record_id(session, in_failed_queue())
             total = queries.count(session, in_failed_queue())
-        event_id = self.events.open("all", requested_by, via)
+        event_id = self._events.open("all", requested_by, via)
         skipped: list[Skipped] = []
         chunks = self._queue_chunks(upto, skipped) if upto is not None else iter(())
-        tally = self.sender.run(chunks, Plan("manual", event_id), progress, total)
-        return self.events.close(event_id, tally, skipped)
+        tally = self._sender.run(chunks, Plan("manual", event_id), progress, total)
+        return self._events.close(event_id, tally, skipped)
 
     def _queue_chunks(self, upto: int, skipped: list[Skipped]) -> Iterator[Chunk]:
         # The queue is read a page at a time and claimed a chunk at a time, never loaded whole.
-        after, size = 0, self.claim_size
+        after, size = 0, self._claim_size
         while True:
-            with self.reads() as session:
+            with self._reads() as session:
                 page = scan(session, in_failed_queue(), after, SCAN_PAGE, upto)
                 held = [rid for rid, state in page if state == SYNCING]
                 skipped += [Skipped(s, IN_FLIGHT) for s in queries.source_ids(session, held)]
@@ -305,9 +276,9 @@ class SyncEngine:
     def _chunks(
         self, condition: ColumnElement[bool], states: tuple[str, ...], due_only: bool = False
     ) -> Iterator[Chunk]:
-        after, size = 0, self.claim_size
+        after, size = 0, self._claim_size
         while True:
-            with self.reads() as session:
+            with self._reads() as session:
                 page = scan(session, condition, after, SCAN_PAGE)
             if not page:
                 return
@@ -322,19 +293,19 @@ class SyncEngine:
         """Take a record out of the queue without sending it; the gateway is asked first."""
         if not reason.strip():
             raise BadInput("a reason is required to resolve a record")
-        with self.reads() as session:
+        with self._reads() as session:
             found = queries.states_of(session, [source_id])
         if source_id not in found:
             raise UnknownRecord([source_id])
         record_id, state = found[source_id]
         if state not in (FAILED, PENDING):
             raise BadInput(f"{source_id} cannot be resolved: {_not_retryable(state)}")
-        with self.reads() as session:
+        with self._reads() as session:
             key = session.scalars(
                 select(Record.idempotency_key).where(Record.id == record_id)
             ).one()
         try:
-            ref = self.ledger.lookup(key)
+            ref = self._ledger.lookup(key)
         except GatewayUnreachable as exc:
             raise GatewayUnreachable(
                 f"{source_id} was not resolved: the gateway could not be asked whether it "
@@ -346,9 +317,9 @@ class SyncEngine:
     def _mark_resolved(
         self, record_id: int, source_id: str, state: str, ref: str | None, reason: str, by: str
     ) -> ResolveResult:
-        now = self.clock()
+        now = self._clock()
         new_state = SUCCEEDED if ref else RESOLVED
-        with self.sessions.begin() as session:
+        with self._sessions.begin() as session:
             changed = (
                 session.connection()
                 .execute(
@@ -379,12 +350,12 @@ class SyncEngine:
         limit: int = 10,
     ) -> FailedPage:
         """One page of the failed queue, oldest record first, optionally filtered."""
-        with self.reads() as session:
+        with self._reads() as session:
             return queries.failed_page(session, kind, error_class, after, limit)
 
     def history(self, source_id: str) -> History:
         """Every attempt, error, retry event and change of one record."""
-        with self.reads() as session:
+        with self._reads() as session:
             return queries.history(session, source_id)
 
     def known(self, source_ids: Iterable[str]) -> set[str]:
@@ -392,24 +363,24 @@ class SyncEngine:
         wanted = [s for s in source_ids if nameable(s)]
         if not wanted:
             return set()
-        with self.reads() as session:
+        with self._reads() as session:
             return set(known_source_ids(session, wanted))
 
     def status(self) -> Status:
         """Counts by state and error class, last success, the gateway's last answer."""
-        with self.reads() as session:
+        with self._reads() as session:
             return queries.status(session)
 
     def count_failed(self) -> int:
         """How many records the failed queue holds."""
-        with self.reads() as session:
+        with self._reads() as session:
             return queries.failed_count(session)
 
     def retry_problems(self, source_ids: Iterable[str]) -> dict[str, str]:
         """Why each of `source_ids` cannot be retried now, in the words a Skipped reason uses;
         the ids that can be retried are left out (an empty answer: retry them all)."""
         wanted = list(dict.fromkeys(source_ids))
-        with self.reads() as session:
+        with self._reads() as session:
             found = queries.states_of(session, wanted)
         problems: dict[str, str] = {}
         for source_id in wanted:

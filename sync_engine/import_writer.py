@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from storage.bulk import Intake
 from storage.models import Record, SyncLogEntry
@@ -18,31 +19,38 @@ from sync_engine.policy import NEEDS_ATTENTION
 from sync_engine.records import apply_correction, changed_fields, chunked, new_rows
 from sync_engine.results import ImportResult
 
-if TYPE_CHECKING:
-    from sync_engine.engine import SyncEngine
-
 CHUNK = 5000  # rows per statement
 READ_CHUNK = 250  # rows read between conversions to tuples: they die young
 
 
-def import_file(engine: SyncEngine, path: Path, *, update: bool, by: str) -> ImportResult:
+@dataclass(frozen=True)
+class ImportPorts:
+    """What an import needs from the engine, passed in so that it never imports the engine."""
+
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime]
+    lookup: Callable[[str], str | None]  # the ledger's reference for an idempotency key
+    gateway_answered: Callable[[str], None]
+
+
+def import_file(ports: ImportPorts, path: Path, *, update: bool, by: str) -> ImportResult:
     """Import `path` in one transaction; any problem rolls all of it back and is reported."""
     if not path.is_file():
         raise ImportRejected([ImportProblem(0, "", f"{path} is not a readable file")])
     found = _Found()
     try:
-        with engine.sessions() as session, session.begin():
-            with Intake(session.connection(), engine.clock()) as intake:
+        with ports.sessions() as session, session.begin():
+            with Intake(session.connection(), ports.clock()) as intake:
                 added = _read_into(intake, path, found, update)
                 duplicates = [source_id for source_id, _ in intake.known()]
-            corrected, unchanged = _correct(engine, session, found, by)
+            corrected, unchanged = _correct(ports, session, found, by)
             if found.problems:
                 session.rollback()
                 raise ImportRejected(found.problems)
     finally:
         # After the import's transaction, which holds SQLite's one write lock.
         if found.gateway_answered:
-            engine.gateway_answered(LOOKUP_ANSWERED)
+            ports.gateway_answered(LOOKUP_ANSWERED)
     imported = added - len(duplicates) - len(found.to_correct)
     return ImportResult(imported, tuple(duplicates), tuple(corrected), tuple(unchanged))
 
@@ -92,7 +100,7 @@ def _hand_over(
 
 
 def _correct(
-    engine: SyncEngine,
+    ports: ImportPorts,
     session: Session,
     found: _Found,
     by: str,
@@ -105,16 +113,16 @@ def _correct(
         if not changed_fields(record, row.posting):
             unchanged.append(record.source_id)
             continue
-        refusal = _refusal(engine, session, record, found)
+        refusal = _refusal(ports, session, record, found)
         if refusal:
             found.problems.append(ImportProblem(row.line, "source_id", refusal))
             continue
-        apply_correction(session, record, row.posting, by, engine.clock())
+        apply_correction(session, record, row.posting, by, ports.clock())
         corrected.append(record.source_id)
     return corrected, unchanged
 
 
-def _refusal(engine: SyncEngine, session: Session, record: Record, found: _Found) -> str | None:
+def _refusal(ports: ImportPorts, session: Session, record: Record, found: _Found) -> str | None:
     """Why `record` may not be corrected now, or None if it may."""
     entry = session.get(SyncLogEntry, record.id)
     assert entry is not None
@@ -127,7 +135,7 @@ def _refusal(engine: SyncEngine, session: Session, record: Record, found: _Found
             "can be corrected"
         )
     try:
-        ref = engine.ledger.lookup(record.idempotency_key)
+        ref = ports.lookup(record.idempotency_key)
     except GatewayUnreachable as exc:
         return f"{name} cannot be corrected now: the gateway could not be asked ({exc})"
     found.gateway_answered = True

@@ -28,7 +28,6 @@ An auth outage is told by its reason, which always begins with `AUTH_REASON`.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import AlertOutbox, GatewayStatus, SyncLogEntry
 from storage.queue import FAILED, add_rows
+from sync_engine.alert_payloads import outbox_row
 from sync_engine.contract import format_time
 from sync_engine.policy import AUTH, NEEDS_ATTENTION, TRANSIENT, BackoffSettings, step_ceiling
 from sync_engine.post_result import SUCCEEDED as OK
@@ -230,7 +230,7 @@ class OutageWatch:
         ).rowcount
         if started:
             payload: dict[str, object] = {"since": format_time(now), "reason": reason[:256]}
-            add_rows(conn, AlertOutbox, [_outbox("outage", payload, now)])
+            add_rows(conn, AlertOutbox, [outbox_row("outage", payload, now)])
 
     def probe_failed(self, conn: Connection, outage: Outage, now: datetime, error: str) -> None:
         """Schedule the next probe, further off each time (up to the cap)."""
@@ -301,9 +301,5 @@ class OutageWatch:
             "reason": outage.reason,
             "returned": len(parked),
         }
-        add_rows(conn, AlertOutbox, [_outbox("recovered", payload, now)])
+        add_rows(conn, AlertOutbox, [outbox_row("recovered", payload, now)])
         return len(parked)
-
-
-def _outbox(kind: str, payload: dict[str, object], now: datetime) -> dict[str, object]:
-    return {"kind": kind, "record_id": None, "created_at": now, "payload": json.dumps(payload)}

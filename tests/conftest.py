@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from storage.db import make_engine
+from sync_engine.build import build_engine
 from sync_engine.contract import Posting
 from sync_engine.engine import SyncEngine
 from sync_engine.gateway_sim import GatewaySimulator, SimConfig
@@ -135,14 +136,13 @@ def make_engine_for(
         kwargs: dict[str, object] = {"clock": clock, "rng": rng}
         if checkpoint is not None:
             kwargs["checkpoint"] = checkpoint
-        engine = SyncEngine(settings_for(database_url, sim.url, **overrides), **kwargs)  # type: ignore[arg-type]
+        engine = build_engine(settings_for(database_url, sim.url, **overrides), **kwargs)  # type: ignore[arg-type]
         engines.append(engine)
         return engine
 
     yield build
     for engine in engines:
         engine.close()
-        engine.sessions.kw["bind"].dispose()
 
 
 def posting(

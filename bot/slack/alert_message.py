@@ -16,10 +16,11 @@ from bot.slack.blocks import (
     data,
     money,
     mrkdwn_section,
+    next_retry,
     plain,
     slack_date,
 )
-from bot.slack.failed_list import next_retry, view_and_retry_buttons
+from bot.slack.failed_list import view_and_retry_buttons
 from bot.slack.ids import Ids
 from sync_engine.alerts import RECOVERED, AlertDraft, AlertRecord, OutageDraft
 

@@ -29,7 +29,7 @@ from bot.slack.privacy import ChannelPrivacy
 from bot.slack.retries import Retrier
 from bot.slack.screens import Screens
 from bot.slack.settings import SlackSettings
-from sync_engine.engine import SyncEngine
+from sync_engine import SyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,9 @@ LISTENER_WORKERS = 5
 # these: a Slack call may wait here, out a 429's Retry-After or the client's retries, without
 # keeping Bolt from acknowledging the next requests within Slack's 3 seconds.
 ANSWER_WORKERS = 4
+# Retries asked for in Slack run here, not on a listener: threads of their own, so that a
+# retry never waits behind the engine's sending threads it fans out to.
+BACKGROUND_WORKERS = 4
 RATE_LIMIT_RETRIES = 3
 SERVER_ERROR_RETRIES = 2
 
@@ -65,6 +68,7 @@ class SlackBot:
     listener_executor: ThreadPoolExecutor
     answer_executor: ThreadPoolExecutor
     alert_poster: AlertPoster | None
+    background: ThreadPoolExecutor
 
     @property
     def settings(self) -> SlackSettings:
@@ -95,6 +99,7 @@ class SlackBot:
         self.listener_executor.shutdown(wait=True)
         self.answer_executor.shutdown(wait=True)
         self.deps.retrier.wait()
+        self.background.shutdown(wait=True)
 
 
 def build_bot(settings: SlackSettings, engine: SyncEngine) -> SlackBot:
@@ -115,18 +120,23 @@ def build_bot(settings: SlackSettings, engine: SyncEngine) -> SlackBot:
         listener_executor=listener_executor,
         name="syncbot",
     )
-    deps = make_deps(settings, engine, Messenger(client), answer_executor)
+    background = ThreadPoolExecutor(BACKGROUND_WORKERS, thread_name_prefix="syncbot-work")
+    deps = make_deps(settings, engine, Messenger(client), answer_executor, background)
     if not settings.admins and not settings.admin_usergroup:
         log.warning("no SYNCBOT_ADMIN_USERS or SYNCBOT_ADMIN_USERGROUP: nobody may act")
     for module in (commands, actions, events, errors):
         module.register(app, deps)
     channel = settings.alert_channel
-    poster = AlertPoster(engine.alerts, deps.messenger, channel) if channel else None
-    return SlackBot(app, deps, listener_executor, answer_executor, poster)
+    poster = AlertPoster(engine.alert_outbox(), deps.messenger, channel) if channel else None
+    return SlackBot(app, deps, listener_executor, answer_executor, poster, background)
 
 
 def make_deps(
-    settings: SlackSettings, engine: SyncEngine, messenger: Messenger, answers: Executor
+    settings: SlackSettings,
+    engine: SyncEngine,
+    messenger: Messenger,
+    answers: Executor,
+    background: Executor,
 ) -> Deps:
     """What the listeners share: Slack-side services over `engine` and `messenger`."""
     screens = Screens(engine, settings.page_size)
@@ -144,7 +154,7 @@ def make_deps(
         screens=screens,
         authorizer=authorizer,
         privacy=ChannelPrivacy(messenger.client, allow_public=settings.allow_public_channels),
-        retrier=Retrier(engine, messenger, screens, engine.background, home.publish),
+        retrier=Retrier(engine, messenger, screens, background, home.publish),
         home=home,
         after_ack=AnswerThreads(answers, messenger),
     )

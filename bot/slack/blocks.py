@@ -116,6 +116,15 @@ def outage_words(outage: Outage | None) -> str:
     )
 
 
+def next_retry(parked: bool, at: datetime | None) -> str:
+    """When the next automatic retry is due, or why there is none."""
+    if parked:
+        return "parked: no automatic retry until someone acts"
+    if at is None:
+        return "none: waits for a person"
+    return slack_date(at)
+
+
 def money(amount: Decimal, currency: str) -> str:
     """An amount as the engine keeps it (exact decimal string) with its currency."""
     return f"{amount} {escape(currency)}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -32,7 +31,7 @@ from bot.slack.blocks import (
     data,
     money,
     mrkdwn_section,
-    slack_date,
+    next_retry,
 )
 from bot.slack.ids import Ids
 from bot.slack.list_state import ERROR_CLASSES, KINDS, ListState
@@ -88,15 +87,6 @@ def empty_line(state: ListState, queue_total: int) -> str:
     if state.kind or state.error_class:
         return f"No failed records match{filter_words(state)}; {queue_total} in the whole queue."
     return "No more failed records on this page."
-
-
-def next_retry(parked: bool, at: datetime | None) -> str:
-    """When the next automatic retry is due, or why there is none."""
-    if parked:
-        return "parked: no automatic retry until someone acts"
-    if at is None:
-        return "none: waits for a person"
-    return slack_date(at)
 
 
 def row(record: FailedRecord, bid: str) -> Block:

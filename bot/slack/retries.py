@@ -1,4 +1,4 @@
-"""Retries asked for in Slack: run on the engine's background threads, answered in one reply.
+"""Retries asked for in Slack: run on the bot's background threads, answered in one reply.
 
 The engine records every outcome before Slack hears of it, so a Slack call that fails here
 (after the client's own retries of 429 and 5xx) loses a message, never a result.

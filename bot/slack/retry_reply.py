@@ -19,9 +19,9 @@ from bot.slack.blocks import (
     fit,
     listed,
     mrkdwn_section,
+    next_retry,
     outage_words,
     plain,
-    slack_date,
     user,
 )
 from bot.slack.ids import COMMAND, Ids
@@ -61,12 +61,7 @@ def succeeded_line(item: Succeeded) -> str:
 
 def failed_line(item: Failed, error_chars: int = MAX_ERROR_CHARS) -> str:
     """A record that failed again: the new error, its class, retry count and next retry."""
-    if item.parked:
-        nxt = "parked: no automatic retry until someone acts"
-    elif item.next_attempt_at is None:
-        nxt = "none: waits for a person"
-    else:
-        nxt = slack_date(item.next_attempt_at)
+    nxt = next_retry(item.parked, item.next_attempt_at)
     return (
         f":x: {data(item.source_id)} failed again: {data(item.error, error_chars)} "
         f"(_{plain(item.error_class, 40)}_)\nretry count {item.retry_count} · "

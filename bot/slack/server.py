@@ -24,7 +24,6 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.slack.shapes import ENVELOPE_KINDS, malformed, malformed_envelope
-from storage.seen_requests import SeenRequests
 from sync_engine.contract import format_time
 
 if TYPE_CHECKING:
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
 
     from bot.slack.app import SlackBot
     from bot.slack.settings import SlackSettings
+    from sync_engine import SeenRequests
     from sync_engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 def wsgi_app(bot: SlackBot) -> WsgiApp:
     """The WSGI application: Slack's requests to Bolt, health, 404 for the rest."""
-    slack = SlackEvents(bot.app, bot.settings.signing_secret, SeenRequests(bot.engine.sessions))
+    slack = SlackEvents(bot.app, bot.settings.signing_secret, bot.engine.seen_requests())
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Route one request."""
@@ -266,7 +266,7 @@ def metrics_server(bot: SlackBot, host: str, port: int) -> WaitressServer:
     """Prometheus's exposition of the engine's registry, on its own listener."""
     from prometheus_client import make_wsgi_app
 
-    app = make_wsgi_app(bot.engine.telemetry.registry)
+    app = make_wsgi_app(bot.engine.metrics_registry())
     return WaitressServer(
         app, host, port, threads=2, name="syncbot-metrics", max_request_body_size=1024
     )
@@ -340,10 +340,10 @@ def serve_bot(settings: Settings, slack: SlackSettings) -> None:
     from bot.scheduler import start_scheduler
     from bot.slack.app import build_bot
     from bot.slack.privacy import warn_if_alert_channel_exposed
-    from sync_engine.engine import SyncEngine
+    from sync_engine.build import build_engine
 
     logs.configure([slack.bot_token, slack.signing_secret, slack.app_token, settings.gateway_token])
-    with SyncEngine(settings) as engine:
+    with build_engine(settings) as engine:
         bot = build_bot(slack, engine)
         if bot.alert_poster is None:
             log.warning("SYNCBOT_ALERT_CHANNEL is not set: alerts wait in the outbox, unposted")

@@ -301,7 +301,7 @@ def cli_on(tmp_path: Path, gateway: Gateway, database_url: str) -> Cli:
 @contextmanager
 def engine_on(cli: Cli, **overrides: Any) -> Iterator[Any]:
     """An in-process engine on the CLI's database and simulator, to arrange records quickly."""
-    from sync_engine.engine import SyncEngine
+    from sync_engine.build import build_engine
     from sync_engine.settings import Settings
 
     values: dict[str, Any] = {
@@ -310,12 +310,11 @@ def engine_on(cli: Cli, **overrides: Any) -> Iterator[Any]:
         "gateway_token": TOKEN,
         "timeout_seconds": 5.0,
     }
-    engine = SyncEngine(Settings(**(values | overrides)))
+    engine = build_engine(Settings(**(values | overrides)))
     try:
         yield engine
     finally:
         engine.close()
-        engine.sessions.kw["bind"].dispose()
 
 
 def arrange(cli: Cli, rows: list[dict[str, Any]], *faults: dict[str, Any], **settings: Any) -> Any:

@@ -22,14 +22,14 @@ def sent_keys(sim, since: int = 0) -> list[str]:
 
 
 def key_of(engine, source_id: str) -> str:
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         return session.scalars(
             select(Record.idempotency_key).where(Record.source_id == source_id)
         ).one()
 
 
 def log_of(engine, source_id: str) -> SyncLogEntry:
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         return session.scalars(
             select(SyncLogEntry)
             .join(Record, Record.id == SyncLogEntry.record_id)
@@ -91,7 +91,7 @@ def test_2_retry_selected_sends_exactly_those(make_engine_for, sim):
         "HON-2026-0003",
         "RMB-2026-0004",
     }
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         event = session.get(RetryEvent, result.retry_event_id)
         assert (event.kind, event.via, event.requested_by, event.succeeded) == (
             "selected",
@@ -110,7 +110,7 @@ def test_3_retry_all_is_one_event_through_the_batch_endpoint(make_engine_for, si
     batches = [r for r in sim.requests()[before:] if r.path == "/v1/postings:batch"]
     assert sorted(len(r.idempotency_keys) for r in batches) == [15, 30]
     assert len(sent_keys(sim, before)) == 45
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         events = session.scalars(select(RetryEvent).where(RetryEvent.kind == "all")).all()
         assert len(events) == 1 and events[0].succeeded == 45
         items = session.scalars(
@@ -146,7 +146,7 @@ def test_5_failing_again_appends_the_error_and_counts_the_retry(make_engine_for,
     assert row.retry_count == 1
     assert row.errors[0] == first_error and "closed" in row.errors[1]
     assert row.last_error == row.errors[1]
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         attempts = session.scalars(select(Attempt).order_by(Attempt.id)).all()
     assert [a.error_class for a in attempts] == ["transient", "needs_attention"]
     assert log_of(engine, "HON-2026-0001").state == "failed"

@@ -24,7 +24,7 @@ def fail(engine, sim, numbers, fault="unavailable"):
 
 
 def unposted(engine) -> int:
-    with engine.reads() as session:
+    with engine._reads() as session:
         return session.scalar(
             select(func.count()).select_from(AlertOutbox).where(AlertOutbox.posted_at.is_(None))
         )
@@ -32,10 +32,10 @@ def unposted(engine) -> int:
 
 def test_first_failures_make_one_draft_with_the_first_five_shown(make_engine_for, sim):
     engine = make_engine_for()
-    assert engine.alerts.next_draft(ALERTS) is None
+    assert engine.alert_outbox().next_draft(ALERTS) is None
     fail(engine, sim, range(1, 8))
 
-    draft = engine.alerts.next_draft(ALERTS)
+    draft = engine.alert_outbox().next_draft(ALERTS)
     assert (draft.alert_id, draft.ts, draft.failed, draft.parked) == (None, None, 7, 0)
     assert draft.queue_total == 7 and draft.more == 2 and len(draft.outbox_ids) == 7
     first = draft.shown[0]
@@ -43,10 +43,10 @@ def test_first_failures_make_one_draft_with_the_first_five_shown(make_engine_for
     assert first.error_class == "transient" and first.next_attempt_at is not None
     assert "503" in first.error and not first.parked
 
-    alert_id = engine.alerts.posted(draft, "1700000000.000100")
+    alert_id = engine.alert_outbox().posted(draft, "1700000000.000100")
     assert unposted(engine) == 0
-    assert engine.alerts.next_draft(ALERTS) is None
-    with engine.reads() as session:
+    assert engine.alert_outbox().next_draft(ALERTS) is None
+    with engine._reads() as session:
         kept = session.get(AlertMessage, alert_id)
         assert (kept.channel, kept.ts, kept.failed) == (ALERTS, "1700000000.000100", 7)
 
@@ -56,11 +56,11 @@ def test_failures_within_the_minute_join_the_burst_and_later_ones_open_a_new_one
 ):
     engine = make_engine_for()
     fail(engine, sim, [1, 2])
-    first_id = engine.alerts.posted(engine.alerts.next_draft(ALERTS), "1.0001")
+    first_id = engine.alert_outbox().posted(engine.alert_outbox().next_draft(ALERTS), "1.0001")
 
     clock.advance(seconds=59)
     fail(engine, sim, [3])
-    joined = engine.alerts.next_draft(ALERTS)
+    joined = engine.alert_outbox().next_draft(ALERTS)
     assert (joined.alert_id, joined.ts, joined.failed, joined.queue_total) == (
         first_id,
         "1.0001",
@@ -72,13 +72,13 @@ def test_failures_within_the_minute_join_the_burst_and_later_ones_open_a_new_one
         "RMB-2026-0002",
         "RMB-2026-0003",
     ]
-    assert engine.alerts.posted(joined, "1.0001") == first_id
+    assert engine.alert_outbox().posted(joined, "1.0001") == first_id
 
     clock.advance(seconds=2)  # 61 s after the burst's first failure
     fail(engine, sim, [4])
-    fresh = engine.alerts.next_draft(ALERTS)
+    fresh = engine.alert_outbox().next_draft(ALERTS)
     assert (fresh.alert_id, fresh.ts, fresh.failed) == (None, None, 1)
-    assert engine.alerts.posted(fresh, "2.0002") != first_id
+    assert engine.alert_outbox().posted(fresh, "2.0002") != first_id
 
 
 def test_a_record_failing_again_does_not_alert_until_it_is_parked(make_engine_for, sim, clock):
@@ -88,30 +88,30 @@ def test_a_record_failing_again_does_not_alert_until_it_is_parked(make_engine_fo
     sim.faults.add(Fault(kind="unavailable"))
     engine.sync(requested_by="scheduler", via="scheduler")  # the one automatic retry: parked
 
-    draft = engine.alerts.next_draft(ALERTS)
+    draft = engine.alert_outbox().next_draft(ALERTS)
     assert (draft.failed, draft.parked, len(draft.outbox_ids)) == (1, 1, 2)
     [shown] = draft.shown  # shown once, as parked
     assert shown.parked and shown.next_attempt_at is None and shown.retry_count == 1
 
-    engine.alerts.posted(draft, "3.0003")
+    engine.alert_outbox().posted(draft, "3.0003")
     clock.advance(seconds=5)
     engine.retry_selected(["RMB-2026-0001"], requested_by="U1", via="slack")
-    assert engine.alerts.next_draft(ALERTS) is None  # a manual failure is no new alert
+    assert engine.alert_outbox().next_draft(ALERTS) is None  # a manual failure is no new alert
 
 
 def test_a_dropped_alert_marks_its_rows_and_the_next_burst_posts_again(make_engine_for, sim):
     engine = make_engine_for()
     fail(engine, sim, [1])
-    engine.alerts.posted(engine.alerts.next_draft(ALERTS), None)
+    engine.alert_outbox().posted(engine.alert_outbox().next_draft(ALERTS), None)
     assert unposted(engine) == 0
     fail(engine, sim, [2])
-    draft = engine.alerts.next_draft(ALERTS)
+    draft = engine.alert_outbox().next_draft(ALERTS)
     # The dropped alert's burst is still open: its message is posted anew, with both records.
     assert draft.ts is None and draft.alert_id is not None and draft.failed == 2
 
 
 def test_one_process_at_a_time_holds_the_flushing_lease(make_engine_for, clock):
-    alerts = make_engine_for().alerts
+    alerts = make_engine_for().alert_outbox()
     assert alerts.take_turn("a", 30)
     assert not alerts.take_turn("b", 30)
     assert alerts.take_turn("a", 30)  # renewed

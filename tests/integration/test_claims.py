@@ -35,7 +35,7 @@ def posted_keys(sim) -> Counter[str]:
 
 
 def states(engine) -> Counter[str]:
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         return Counter(session.scalars(select(SyncLogEntry.state)))
 
 
@@ -125,7 +125,7 @@ def test_a_crash_leaves_nothing_stuck(make_engine_for, sim, clock, where):
     assert len(result.succeeded) == 5
     assert states(engine) == Counter({"succeeded": 5})
     assert all(sim.booking_count(k) == 1 for k in sim.bookings())
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         attempts = session.scalar(select(func.count()).select_from(Attempt))
     assert attempts == 10  # the first postings and the recovered retry; the lost one never wrote
 
@@ -133,6 +133,7 @@ def test_a_crash_leaves_nothing_stuck(make_engine_for, sim, clock, where):
 KILLER = textwrap.dedent(
     """
     import os, signal, sys
+    from sync_engine.build import build_engine
     from sync_engine.engine import SyncEngine
     from sync_engine.settings import Settings
     url, gateway, token = sys.argv[1:4]
@@ -141,7 +142,7 @@ KILLER = textwrap.dedent(
     def die(name, ids):
         if name == sys.argv[4]:
             os.kill(os.getpid(), signal.SIGKILL)
-    SyncEngine(settings, checkpoint=die).retry_all(requested_by="doomed", via="cli")
+    build_engine(settings, checkpoint=die).retry_all(requested_by="doomed", via="cli")
     """
 )
 
@@ -160,7 +161,7 @@ def test_a_killed_process_is_recovered_without_double_booking(
 
     from sync_engine.engine import utcnow
 
-    engine.clock = engine.sender.clock = lambda: utcnow() + timedelta(seconds=5)
+    engine._clock = engine._sender.clock = lambda: utcnow() + timedelta(seconds=5)
     result = engine.retry_all(requested_by="t", via="cli")
     assert not result.failed
     assert states(engine) == Counter({"succeeded": 12})

@@ -71,7 +71,7 @@ def test_a_record_being_retried_stays_listed_and_a_first_send_is_not(make_engine
     sim.faults.add(Fault(kind="unavailable", source_ids=("RMB-2026-0001",)))
     engine.sync(requested_by="t", via="cli")
     engine.submit([posting(4)])
-    with engine.sessions.begin() as session:
+    with engine._sessions.begin() as session:
         # As a claim leaves them: a failed record being retried, a new one being sent.
         session.execute(
             update(SyncLogEntry).where(SyncLogEntry.state != "succeeded").values(state="syncing")

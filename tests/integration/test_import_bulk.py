@@ -28,7 +28,7 @@ def test_stored_ids_are_skipped_and_named_in_file_order(make_engine_for, tmp_pat
 
     assert result.imported == 8
     assert result.duplicates == tuple(f"RMB-2026-{n:04d}" for n in (2, 5, 9, 11))
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         states = session.execute(
             select(SyncLogEntry.state, SyncLogEntry.kind, func.count()).group_by(
                 SyncLogEntry.state, SyncLogEntry.kind

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from sync_engine.build import build_engine
 from sync_engine.contract import Posting
-from sync_engine.engine import SyncEngine
 from sync_engine.errors import GatewayUnreachable
 from sync_engine.gateway import PROBE_KEY_PREFIX, GatewayClient
 from sync_engine.gateway_sim import Fault
@@ -98,7 +98,7 @@ def test_a_probe_the_gateway_refuses_raises(sqlite_url, sim):
 def test_the_engine_posts_probes_and_looks_up_through_the_port_only(database_url, sim, clock):
     settings = settings_for(database_url, sim.url, batch_size=1, outage_threshold=1)
     ledger = Recording(make_ledger(settings))
-    with SyncEngine(settings, ledger=ledger, clock=clock) as engine:
+    with build_engine(settings, ledger=ledger, clock=clock) as engine:
         engine.submit([posting(1), posting(2), posting(3)])
         engine.resolve(posting(3).source_id, "paid by cheque", by="t")
         sim.faults.add(Fault(kind="unavailable", count=1))

@@ -9,7 +9,7 @@ from sqlalchemy import inspect, select
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Attempt, Record, RetryEventItem, SyncLogEntry
-from sync_engine.engine import SyncEngine
+from sync_engine.build import build_engine
 from sync_engine.gateway_sim import Fault
 from tests.conftest import posting, settings_for
 
@@ -24,7 +24,7 @@ RECORDS = {1: 5, 30: 35}
 
 def stored_refs(engine) -> dict[str, tuple[str | None, list[str | None]]]:
     """source_id -> (the sync log's reference, every attempt's reference)."""
-    with engine.reads() as session:
+    with engine._reads() as session:
         logs = session.execute(
             select(Record.source_id, Record.id, SyncLogEntry.accounting_ref).join(
                 SyncLogEntry, SyncLogEntry.record_id == Record.id
@@ -76,7 +76,7 @@ def test_a_manual_retry_and_its_event_keep_a_long_reference_whole(make_engine_fo
     assert {s.source_id: s.accounting_ref for s in result.succeeded} == refs
     assert {s: entry[0] for s, entry in stored_refs(engine).items()} == refs
     assert all(entry[1][-1] == refs[s] for s, entry in stored_refs(engine).items())
-    with engine.reads() as session:
+    with engine._reads() as session:
         details = session.execute(select(RetryEventItem.detail)).scalars().all()
     assert sorted(details) == sorted(refs.values())
 
@@ -102,10 +102,10 @@ def test_resolve_stores_a_long_reference_the_lookup_found_whole(make_engine_for,
     engine.sync(requested_by="scheduler", via="scheduler")
     sim.faults.clear()
     sim.config.reference_length = 300
-    with engine.reads() as session:
+    with engine._reads() as session:
         key = session.scalars(select(Record.idempotency_key)).one()
     # Booked in the ledger by another way in (the same key), then resolved here.
-    engine.ledger.post(key, posting(1))
+    engine._ledger.post(key, posting(1))
 
     result = engine.resolve("RMB-2026-0001", "booked by the gateway's own retry", by="U1")
 
@@ -119,7 +119,7 @@ def test_migration_0005_keeps_what_0004_stored_and_then_takes_any_length(databas
         upgrade(db, "0004")
         settings = settings_for(database_url, sim.url, batch_size=1, concurrency=1)
         sim.config.reference_length = 128  # the most the old column held
-        with SyncEngine(settings, migrate=False) as old:
+        with build_engine(settings, migrate=False) as old:
             old.submit([posting(1), posting(2)])
             old.sync(requested_by="scheduler", via="scheduler")
         before = stored_refs_of(settings)
@@ -132,7 +132,7 @@ def test_migration_0005_keeps_what_0004_stored_and_then_takes_any_length(databas
             assert getattr(column["type"], "length", None) is None  # no limit left
         assert stored_refs_of(settings) == before
         sim.config.reference_length = 2000
-        with SyncEngine(settings, migrate=False) as new:
+        with build_engine(settings, migrate=False) as new:
             new.submit([posting(3)])
             new.sync(requested_by="scheduler", via="scheduler")
         ref = booked(sim)["RMB-2026-0003"]
@@ -142,5 +142,5 @@ def test_migration_0005_keeps_what_0004_stored_and_then_takes_any_length(databas
 
 
 def stored_refs_of(settings) -> dict[str, tuple[str | None, list[str | None]]]:
-    with SyncEngine(settings, migrate=False) as engine:
+    with build_engine(settings, migrate=False) as engine:
         return stored_refs(engine)

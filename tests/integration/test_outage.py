@@ -16,7 +16,7 @@ ALERTS = "C0ALERTS"
 
 
 def outbox(engine, kind=None):
-    with engine.reads() as session:
+    with engine._reads() as session:
         query = select(AlertOutbox.kind, AlertOutbox.payload).order_by(AlertOutbox.id)
         rows = session.execute(query).all()
     return [(k, json.loads(p)) for k, p in rows if kind is None or k == kind]
@@ -112,7 +112,7 @@ def test_an_auth_failure_pauses_at_once_and_recovery_returns_its_records(
     back = engine.history("RMB-2026-0001")
     assert not back.parked and back.sync_log_state == "failed"
     assert clock() <= back.next_attempt_at <= clock() + timedelta(seconds=60)
-    with engine.reads() as session:
+    with engine._reads() as session:
         entry = session.scalars(select(SyncLogEntry).where(SyncLogEntry.record_id == 1)).one()
         assert entry.auto_streak == 0
     [(_, recovered)] = outbox(engine, "recovered")
@@ -145,15 +145,15 @@ def test_the_outage_message_replaces_the_unposted_record_alerts(make_engine_for,
     engine.sync(requested_by="s", via="scheduler")  # two more: the outage, no record alerts
     assert len(outbox(engine, "first_failure")) == 3
 
-    draft = engine.alerts.next_outage_draft(ALERTS)
+    draft = engine.alert_outbox().next_outage_draft(ALERTS)
     assert draft.kind == "outage" and draft.ts is None and len(draft.outbox_ids) == 4
-    engine.alerts.posted_outage(draft, "9.0009")
-    assert engine.alerts.next_draft(ALERTS) is None  # the four record alerts went with it
-    assert engine.alerts.next_outage_draft(ALERTS) is None
+    engine.alert_outbox().posted_outage(draft, "9.0009")
+    assert engine.alert_outbox().next_draft(ALERTS) is None  # the four record alerts went with it
+    assert engine.alert_outbox().next_outage_draft(ALERTS) is None
 
     sim.faults.clear()
     clock.advance(seconds=16)
     engine.sync(requested_by="s", via="scheduler")
-    recovered = engine.alerts.next_outage_draft(ALERTS)
+    recovered = engine.alert_outbox().next_outage_draft(ALERTS)
     assert (recovered.kind, recovered.ts) == ("recovered", "9.0009")  # the same message
     assert recovered.until == clock()

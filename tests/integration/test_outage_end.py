@@ -17,7 +17,7 @@ PENDING = ("RMB-2026-0002", "RMB-2026-0003", "RMB-2026-0004")
 
 
 def outbox(engine, kind):
-    with engine.reads() as session:
+    with engine._reads() as session:
         rows = session.execute(
             select(AlertOutbox.payload).where(AlertOutbox.kind == kind).order_by(AlertOutbox.id)
         ).scalars()
@@ -25,13 +25,13 @@ def outbox(engine, kind):
 
 
 def outage_row(engine):
-    with engine.reads() as session:
+    with engine._reads() as session:
         row = session.get(GatewayStatus, 1)
         return row.outage_since, row.outage_reason, row.next_probe_at, row.last_answer
 
 
 def sync_log(engine, record_id):
-    with engine.reads() as session:
+    with engine._reads() as session:
         entry = session.get(SyncLogEntry, record_id)
         return entry.state, entry.parked, entry.auto_streak, entry.next_attempt_at
 

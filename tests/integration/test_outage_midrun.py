@@ -15,7 +15,7 @@ WORKING = 2  # the first records get through; from the third on, the gateway ans
 
 
 def states(engine) -> dict[str, int]:
-    with engine.reads() as session:
+    with engine._reads() as session:
         rows = session.execute(select(SyncLogEntry.state)).scalars().all()
     counts: dict[str, int] = {}
     for state in rows:
@@ -37,7 +37,7 @@ def states(engine) -> dict[str, int]:
 def test_a_sync_meeting_an_outage_midway_ends_cleanly(make_engine_for, sim, overrides):
     engine = make_engine_for(**overrides)
     if overrides["batch_size"] > 1:
-        engine.claim_size = 1  # the last record of a queue alone in its chunk, every time
+        engine._claim_size = 1  # the last record of a queue alone in its chunk, every time
     engine.submit([posting(n) for n in range(1, RECORDS + 1)])
     failing = tuple(f"RMB-2026-{n:04d}" for n in range(WORKING + 1, RECORDS + 1))
     sim.faults.add(Fault(kind="unavailable", source_ids=failing))
@@ -53,7 +53,7 @@ def test_a_sync_meeting_an_outage_midway_ends_cleanly(make_engine_for, sim, over
     # Every record sent has exactly one attempt; every one not sent is pending, untouched.
     assert counts["failed"] == len(sent) - WORKING
     assert counts["pending"] == RECORDS - len(sent)
-    with engine.reads() as session:
+    with engine._reads() as session:
         attempted = session.execute(select(Attempt.record_id)).scalars().all()
     assert len(attempted) == len(sent)
     held = engine.sync(requested_by="scheduler", via="scheduler")

@@ -37,12 +37,12 @@ def write(tmp_path, name: str, rows: list[dict[str, object]]):
 
 
 def count(engine, model) -> int:
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def entry(engine, source_id: str) -> SyncLogEntry:
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         return session.scalars(
             select(SyncLogEntry)
             .join(Record, Record.id == SyncLogEntry.record_id)
@@ -51,7 +51,7 @@ def entry(engine, source_id: str) -> SyncLogEntry:
 
 
 def key_of(engine, source_id: str) -> str:
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         return session.scalars(
             select(Record.idempotency_key).where(Record.source_id == source_id)
         ).one()
@@ -100,7 +100,7 @@ def test_correction_gets_a_new_key_and_is_recorded(make_engine_for, sim, tmp_pat
     assert result.corrected == ("RMB-2026-0001",)
     assert key_of(engine, "RMB-2026-0001") != old_key
     assert entry(engine, "RMB-2026-0001").state == "pending"
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         change = session.scalars(select(RecordChange)).one()
     assert (change.action, change.by) == ("corrected", "finance")
     assert json.loads(change.detail)["changes"]["payee_id"] == ["VOL-404", "VOL-1"]
@@ -198,7 +198,7 @@ def test_auto_retries_until_parked_and_alert_once_then_on_parking(make_engine_fo
     engine.sync(requested_by="scheduler", via="scheduler")
     assert len(sim.requests()) == 3  # parked: no automatic attempt
 
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         alerts = session.scalars(select(AlertOutbox).order_by(AlertOutbox.id)).all()
         events = session.scalars(select(RetryEvent)).all()
     assert [a.kind for a in alerts] == ["first_failure", "parked"]
@@ -285,13 +285,14 @@ def test_retry_all_stays_within_the_gateway_limits(make_engine_for, sim):
 def test_sqlite_runs_in_wal_mode(sqlite_url, sim, clock):
     from sqlalchemy import text
 
-    from sync_engine.engine import SyncEngine
+    from sync_engine.build import build_engine
     from tests.conftest import settings_for
 
-    with SyncEngine(settings_for(sqlite_url, sim.url), clock=clock) as engine:
-        with engine.sessions() as session:
-            assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        engine.sessions.kw["bind"].dispose()
+    with (
+        build_engine(settings_for(sqlite_url, sim.url), clock=clock) as engine,
+        engine._sessions() as session,
+    ):
+        assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
 def test_ids_no_record_can_have_are_unknown_not_a_database_error(make_engine_for, sim):

@@ -41,7 +41,7 @@ def test_the_tick_retries_what_is_due_and_not_before(make_engine_for, sim, clock
     result = sync_tick(engine)
     assert [s.source_id for s in result.retries.succeeded] == [SOURCE]
     assert len(posts_of(sim)) == 2
-    with engine.reads() as session:
+    with engine._reads() as session:
         event = session.get(RetryEvent, result.retries.retry_event_id)
         assert (event.kind, event.via, event.requested_by) == ("auto", "scheduler", "scheduler")
     history = engine.history(SOURCE)
@@ -135,7 +135,7 @@ def test_a_lease_left_by_a_killed_process_is_recovered_by_the_tick(make_engine_f
     engine = make_engine_for(lease_seconds=120)
     engine.submit([posting(1)])
     # A process claimed the record and died before sending it.
-    with engine.sessions.begin() as session:
+    with engine._sessions.begin() as session:
         now = clock()
         [held] = claim(
             session.connection(),
@@ -169,5 +169,5 @@ def test_the_scheduler_runs_its_jobs_without_overlap(make_engine_for, sim):
     finally:
         scheduler.shutdown(wait=True)
     assert engine.status().by_state["succeeded"] == 3
-    with engine.reads() as session:
+    with engine._reads() as session:
         assert session.scalars(select(RetryEvent)).all() == []  # nothing was due: no event

@@ -83,7 +83,7 @@ class Snapshot:
 
 def sync_rows(engine: SyncEngine) -> dict[str, Row]:
     """Every record's sync state, keyed by source_id, from the database."""
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         counts = dict(
             session.execute(
                 select(Attempt.record_id, func.count()).group_by(Attempt.record_id)
@@ -137,7 +137,7 @@ class World:
 
     def snapshot(self) -> Snapshot:
         """Now."""
-        with self.engine.sessions() as session:
+        with self.engine._sessions() as session:
             events = session.scalar(select(func.count()).select_from(RetryEvent)) or 0
             changes = session.scalar(select(func.count()).select_from(RecordChange)) or 0
         return Snapshot(
@@ -372,7 +372,7 @@ def failed_world(harness, engine, sim, slack) -> Iterator[tuple[int, dict[str, R
 
 def retry_event_count(engine: SyncEngine) -> int:
     """How many retry events the database holds."""
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         return session.scalar(select(func.count()).select_from(RetryEvent)) or 0
 
 

@@ -326,7 +326,7 @@ CASES = [
 
 def counts(engine: SyncEngine) -> tuple[int, int, int]:
     """Rows in records, sync_log and record_changes."""
-    with engine.sessions() as session:
+    with engine._sessions() as session:
 
         def rows(model: type[Record | SyncLogEntry | RecordChange]) -> int:
             return session.scalar(select(func.count()).select_from(model)) or 0
@@ -530,7 +530,7 @@ def test_values_at_each_limit_are_stored_whole(
     path = write(tmp_path / f"limits.{fmt}", [widest, largest_jpy, at_64_kb])
 
     assert seeded.import_file(path, by="t").imported == 3
-    with seeded.sessions() as session:
+    with seeded._sessions() as session:
         stored = session.scalars(select(Record).where(Record.source_id.not_like("SEED-%"))).all()
         by_id = {record.source_id: record for record in stored}
     wide = by_id["S" * 128]
@@ -548,7 +548,7 @@ def test_a_bad_row_stops_corrections_of_earlier_rows(
     engine.sync(requested_by="t", via="cli")
     sim.faults.clear()
     assert engine.count_failed() == 2  # refused as needs_attention: they may be corrected
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         keys_before = dict(session.execute(select(Record.source_id, Record.idempotency_key)).all())
 
     fixed = [row(1, memo="fixed"), row(2, amount="1.001")]
@@ -558,7 +558,7 @@ def test_a_bad_row_stops_corrections_of_earlier_rows(
 
     assert [(p.line, p.field) for p in caught.value.problems] == [(2, "amount")]
     assert counts(engine) == (2, 2, 0)
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         memos = session.scalars(select(Record.memo)).all()
         keys_after = dict(session.execute(select(Record.source_id, Record.idempotency_key)).all())
     assert memos == ["receipt attached", "receipt attached"]
@@ -682,6 +682,7 @@ DOUBLING_MB = 10
 CHILD = textwrap.dedent(
     """
     import json, resource, sys, time
+    from sync_engine.build import build_engine
     from sync_engine.engine import SyncEngine
     from sync_engine.settings import Settings
 
@@ -692,7 +693,7 @@ CHILD = textwrap.dedent(
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
-    with SyncEngine(Settings(database_url=sys.argv[1], gateway_token="t")) as engine:
+    with build_engine(Settings(database_url=sys.argv[1], gateway_token="t")) as engine:
         # Now, not the peak so far: building the engine (migrations) may have peaked higher.
         before = rss_mb()
         start = time.perf_counter()

@@ -33,6 +33,7 @@ LEASE = 3.0
 DOOMED = textwrap.dedent(
     """
     import os, signal, sys, threading
+    from sync_engine.build import build_engine
     from sync_engine.engine import SyncEngine
     from sync_engine.settings import Settings
     url, gateway, token, where, nth, lease = sys.argv[1:7]
@@ -46,7 +47,7 @@ DOOMED = textwrap.dedent(
             seen[0] += 1
             if seen[0] == int(nth):
                 os.kill(os.getpid(), signal.SIGKILL)
-    SyncEngine(settings, checkpoint=die).retry_all(requested_by="doomed", via="cli")
+    build_engine(settings, checkpoint=die).retry_all(requested_by="doomed", via="cli")
     """
 )
 
@@ -61,7 +62,7 @@ MOMENTS = {
 
 
 def states(engine) -> Counter[str]:
-    with engine.reads() as session:
+    with engine._reads() as session:
         return Counter(session.scalars(select(SyncLogEntry.state)))
 
 
@@ -122,7 +123,7 @@ def test_a_retry_all_killed_mid_flight_loses_nothing_and_books_nothing_twice(
     booked = booked_keys(sim)
     assert len(booked) == RECORDS and set(booked.values()) == {1}
     assert sim.stats()["duplicate_bookings"] == 0
-    with engine.reads() as session:
+    with engine._reads() as session:
         succeeded_attempts = Counter(
             session.scalars(select(Attempt.record_id).where(Attempt.outcome == "succeeded"))
         )

@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Record
+from sync_engine.build import build_engine
 from sync_engine.contract import Posting
 from sync_engine.engine import SyncEngine
 from sync_engine.gateway_sim import Fault, GatewaySimulator
@@ -199,7 +200,7 @@ def arm(sim: GatewaySimulator, faults: Faults, attempt: int) -> None:
 
 
 def key_of(engine: SyncEngine, source_id: str) -> str:
-    with engine.reads() as session:
+    with engine._reads() as session:
         return session.scalars(
             select(Record.idempotency_key).where(Record.source_id == source_id)
         ).one()
@@ -317,7 +318,7 @@ def rig(request, make_engine_for, sim, clock, case: Case, *, batch: bool) -> Rig
     settings = engine_settings(case, batch=batch)
     if case.refused:
         url = request.getfixturevalue("database_url")
-        engine = SyncEngine(
+        engine = build_engine(
             settings_for(url, dead_url(), **settings), clock=clock, rng=LongestWait()
         )
         request.addfinalizer(engine.close)

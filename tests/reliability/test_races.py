@@ -27,6 +27,7 @@ WAVE = 1000
 WORKER = textwrap.dedent(
     """
     import json, sys
+    from sync_engine.build import build_engine
     from sync_engine.engine import SyncEngine
     from sync_engine.settings import Settings
     url, gateway, token = sys.argv[1:4]
@@ -36,7 +37,7 @@ WORKER = textwrap.dedent(
     import time, os
     while not os.path.exists(go):
         time.sleep(0.005)
-    with SyncEngine(settings) as engine:
+    with build_engine(settings) as engine:
         result = engine.retry_all(requested_by="proc", via="cli")
     print(json.dumps({"succeeded": [s.source_id for s in result.succeeded],
                       "skipped": [s.source_id for s in result.skipped],
@@ -61,12 +62,12 @@ def sent_since(sim, before: int) -> Counter[str]:
 
 
 def attempts_per_record(engine) -> Counter[int]:
-    with engine.reads() as session:
+    with engine._reads() as session:
         return Counter(session.scalars(select(Attempt.record_id)))
 
 
 def items_per_record(engine) -> Counter[tuple[int, str]]:
-    with engine.reads() as session:
+    with engine._reads() as session:
         rows = session.execute(select(RetryEventItem.record_id, RetryEventItem.result)).all()
     return Counter((record_id, result) for record_id, result in rows)
 

@@ -106,7 +106,7 @@ def test_an_alert_is_retried_through_429_and_5xx(bot, engine, sim, slack, caplog
     assert statuses(slack, "chat.postMessage") == [status] * times + [200]
     if status == 429:  # each retry waited for Retry-After (1 s) first
         assert time.monotonic() - started >= times
-    assert engine.alerts.pending() == 0
+    assert engine.alert_outbox().pending() == 0
     assert "3 records failed to sync" in str(slack.calls("chat.postMessage")[-1].params["blocks"])
     no_bugs(caplog)
 
@@ -128,12 +128,12 @@ def test_an_alert_slack_cannot_take_now_waits_for_the_next_flush(
     assert statuses(slack, "chat.postMessage") == [status] * times
     [line] = logged(caplog, "alert not posted, kept for the next try")
     assert line.levelno == logging.WARNING
-    assert engine.alerts.pending() == 3  # the outbox keeps them
+    assert engine.alert_outbox().pending() == 3  # the outbox keeps them
     assert states(engine) == before  # the failures themselves were committed long before
 
     still_serving(harness, slack)
     assert bot.alert_poster.flush() == 1
-    assert engine.alerts.pending() == 0
+    assert engine.alert_outbox().pending() == 0
     no_bugs(caplog)
 
 
@@ -143,7 +143,7 @@ def test_an_alert_update_slack_cannot_take_now_waits_too(bot, engine, sim, slack
     fail_first_postings(engine, sim, 1, start=3)  # same burst: the alert is updated in place
     slack.fail_next("chat.update", SERVER_ERROR_CALLS, status=500)
     assert bot.alert_poster.flush() == 0
-    assert engine.alerts.pending() == 1
+    assert engine.alert_outbox().pending() == 1
     assert logged(caplog, "alert not posted, kept for the next try")
 
     assert bot.alert_poster.flush() == 1
@@ -175,7 +175,7 @@ def test_an_alert_slack_refuses_for_good_is_dropped_with_a_log_line(
     [call] = slack.calls("chat.postMessage")
     assert call.error in ("invalid_auth", "not_in_channel")
     assert [r.levelno for r in logged(caplog, "alert dropped")] == [logging.ERROR]
-    assert engine.alerts.pending() == 0  # one bad alert never blocks the ones after it
+    assert engine.alert_outbox().pending() == 0  # one bad alert never blocks the ones after it
     assert states(engine) == before
     no_bugs(caplog)
 
@@ -246,7 +246,7 @@ def test_retry_results_slack_will_not_take_are_dropped_with_a_log_line(
     left = rows_of(slack.message(CHANNEL, listed["ts"]))
     assert left == sorted(set(rows_of(listed)) - expected, key=rows_of(listed).index)
     assert slack.wait_for("views.publish")
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         assert session.scalar(select(func.count()).select_from(RetryEvent)) == 1
     still_serving(harness, slack)
     no_bugs(caplog)
@@ -312,7 +312,7 @@ def test_a_command_answered_while_slack_is_down_changes_nothing(
     assert statuses(slack, "chat.postMessage") == [500] * SERVER_ERROR_CALLS
     assert len(sim.requests()) == requests
     assert state_of(engine, "HON-2026-0001") == ("failed", 0)
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         assert session.scalar(select(func.count()).select_from(RetryEvent)) == 0
         assert session.scalar(select(func.count()).select_from(Attempt)) == 2
     assert logged(caplog, "could not tell")  # the refusal to post could not be told either

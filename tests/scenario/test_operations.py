@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.slack.app import build_bot
 from bot.slack.server import HttpServer, metrics_server
-from sync_engine.engine import SyncEngine
+from sync_engine.build import build_engine
 from sync_engine.gateway_sim import Fault
 from tests.conftest import posting, settings_for
 from tests.scenario.conftest import ADMIN, fail_first_postings
@@ -76,7 +76,7 @@ def test_health_reports_an_outage_and_stays_up(harness, make_engine_for, sim, sl
 
 def test_health_is_503_when_the_database_cannot_be_read(harness, tmp_path, sim, slack_settings):
     # A database file without the schema: every read fails.
-    empty = SyncEngine(settings_for(f"sqlite:///{tmp_path}/empty.db", sim.url), migrate=False)
+    empty = build_engine(settings_for(f"sqlite:///{tmp_path}/empty.db", sim.url), migrate=False)
     bot = build_bot(slack_settings, empty)
     server = HttpServer(bot, "127.0.0.1", 0)
     server.start()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.slack.ids import Ids
-from sync_engine.engine import SyncEngine
+from sync_engine.build import build_engine
 from sync_engine.gateway_sim import Fault
 from tests.conftest import posting, settings_for
 from tests.scenario.conftest import ADMIN, ALERTS, CHANNEL, SECRET
@@ -38,7 +38,7 @@ def attempted(log: Path) -> list[str]:
 def test_two_replicas_send_each_due_record_once_and_alert_once(pg_url, sim, slack, clock, tmp_path):
     # 500 records that failed once (the ledger was offline) and are due for their automatic
     # retry: the engine's clock stood in the past when they failed.
-    setup = SyncEngine(settings_for(pg_url, sim.url, outage_threshold=1000), clock=clock)
+    setup = build_engine(settings_for(pg_url, sim.url, outage_threshold=1000), clock=clock)
     setup.submit([posting(n) for n in range(1, RECORDS + 1)])
     sim.faults.add(Fault(kind="unavailable"))
     assert len(setup.sync(requested_by="cli-user", via="cli").initial.failed) == RECORDS
@@ -55,7 +55,7 @@ def test_two_replicas_send_each_due_record_once_and_alert_once(pg_url, sim, slac
         for (proc, url), name in zip(started, ("one", "two"), strict=True):
             wait_healthy(url, proc, tmp_path / f"{name}.log")
 
-        check = SyncEngine(settings_for(pg_url, sim.url), migrate=False)
+        check = build_engine(settings_for(pg_url, sim.url), migrate=False)
         stack.callback(check.close)
         deadline = time.monotonic() + 60
         while check.status().by_state["succeeded"] < RECORDS:

@@ -17,7 +17,7 @@ def sent_keys(sim, since: int) -> list[str]:
 
 
 def key_of(engine, source_id: str) -> str:
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         query = select(Record.idempotency_key).where(Record.source_id == source_id)
         return session.scalars(query).one()
 
@@ -85,7 +85,7 @@ def test_2_retry_selected_sends_exactly_the_ticked_records(harness, engine, sim,
     assert "2 succeeded, 0 failed again, 0 skipped" in text
     updated = list_updated(slack, listed)
     assert rows_of(updated) == ["HON-2026-0001", "HON-2026-0003", "RMB-2026-0004"]
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         event = session.scalars(select(RetryEvent).where(RetryEvent.kind == "selected")).one()
     assert (event.requested_by, event.via, event.succeeded) == (ADMIN, "slack", 2)
 
@@ -99,7 +99,7 @@ def test_3_retry_all_is_one_retry_event_for_the_whole_queue(harness, engine, sim
     text = reply_text(slack, listed)
     assert "12 succeeded" in text and "Retry All Failed" in text
     assert len(sent_keys(sim, before)) == 12
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         events = session.scalars(select(RetryEvent).where(RetryEvent.kind == "all")).all()
     assert [(e.requested_by, e.via, e.succeeded) for e in events] == [(ADMIN, "slack", 12)]
     assert rows_of(list_updated(slack, listed)) == []

@@ -11,7 +11,7 @@ from tests.scenario.conftest import ADMIN, GROUP_ADMIN, STRANGER, fail_first_pos
 
 def snapshot(engine, sim) -> tuple:
     """What a refused request must not change: attempts, retry events, gateway requests."""
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         attempts = session.scalar(select(func.count()).select_from(Attempt))
         events = session.scalar(select(func.count()).select_from(RetryEvent))
     return attempts, events, len(sim.requests()), engine.count_failed()

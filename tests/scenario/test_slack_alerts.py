@@ -100,11 +100,11 @@ def test_slack_down_keeps_the_alert_for_the_next_flush(bot, engine, sim, slack):
     fail_first_postings(engine, sim, 2)
     slack.fail_next("chat.postMessage", 3, status=500)  # the first call and both retries
     assert bot.alert_poster.flush() == 0
-    assert engine.alerts.pending() == 2
+    assert engine.alert_outbox().pending() == 2
 
     assert bot.alert_poster.flush() == 1
     assert [c.status for c in slack.calls("chat.postMessage")] == [500, 500, 500, 200]
-    assert engine.alerts.pending() == 0
+    assert engine.alert_outbox().pending() == 0
 
 
 def test_an_alert_slack_refuses_for_good_is_dropped_with_a_log_line(
@@ -120,7 +120,7 @@ def test_an_alert_slack_refuses_for_good_is_dropped_with_a_log_line(
     finally:
         bot.close()
     assert "not a member of C0ELSEWHERE" in caplog.text
-    assert engine.alerts.pending() == 0  # dropped: it does not block the alerts after it
+    assert engine.alert_outbox().pending() == 0  # dropped: it does not block the alerts after it
 
 
 def test_a_deleted_alert_is_posted_anew(bot, engine, sim, slack, clock):
@@ -135,7 +135,7 @@ def test_a_deleted_alert_is_posted_anew(bot, engine, sim, slack, clock):
 
 
 def test_only_one_poster_flushes_at_a_time(bot, engine, sim, slack):
-    other = AlertPoster(engine.alerts, bot.messenger, ALERTS)
+    other = AlertPoster(engine.alert_outbox(), bot.messenger, ALERTS)
     fail_first_postings(engine, sim, 1)
     assert bot.alert_poster.flush() == 1
     fail_first_postings(engine, sim, 1, start=2)

@@ -19,7 +19,7 @@ def ephemeral(slack, user: str = ADMIN) -> str:
 
 
 def events(engine) -> int:
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         return session.scalar(select(func.count()).select_from(RetryEvent)) or 0
 
 
@@ -70,7 +70,7 @@ def test_a_refused_retry_is_explained_in_the_words_the_cli_shows(harness, queue,
     """Whether a record may be retried is decided once, in the engine: Slack's refusal and the
     reason the CLI prints for a skipped record are the same words."""
     queue.resolve("RMB-2026-0002", "booked by hand", by="tester")
-    with queue.sessions.begin() as session:  # another retry holds HON-2026-0001 right now
+    with queue._sessions.begin() as session:  # another retry holds HON-2026-0001 right now
         record_id = session.scalar(select(Record.id).where(Record.source_id == "HON-2026-0001"))
         session.execute(
             update(SyncLogEntry)
@@ -124,7 +124,7 @@ def test_retry_all_by_command_is_one_event(harness, queue, slack):
     [reply] = slack.wait_for("chat.postMessage", lambda c: "thread_ts" in c.params)
     assert reply.params["thread_ts"] == parent.answer["ts"]
     assert "2 succeeded" in str(reply.params["blocks"])
-    with queue.sessions() as session:
+    with queue._sessions() as session:
         [event] = session.scalars(select(RetryEvent)).all()
     assert (event.kind, event.via, event.requested_by) == ("all", "slack", ADMIN)
 
@@ -140,7 +140,7 @@ def test_resolve_takes_a_record_out_with_who_and_why(harness, queue, slack):
 
     assert "resolved by hand: `booked by hand, ticket 7`" in ephemeral(slack)
     assert queue.history("HON-2026-0001").sync_log_state == "resolved"
-    with queue.sessions() as session:
+    with queue._sessions() as session:
         change = session.scalars(select(RecordChange)).one()
     assert (change.action, change.by, change.reason) == (
         "resolved",

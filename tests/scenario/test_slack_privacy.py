@@ -26,7 +26,7 @@ PRIVATE_ONLY = ["failed", "retry HON-2026-0001", "retry all", "history HON-2026-
 
 def world(engine, sim) -> tuple:
     """What a refused command must not change: retry events, gateway requests, the queue."""
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         events = session.scalar(select(func.count()).select_from(RetryEvent))
     return events, len(sim.requests()), engine.count_failed()
 

@@ -15,7 +15,8 @@ from bench.slack_standin import payloads
 from bot.slack.app import SlackBot, build_bot
 from bot.slack.server import HttpServer
 from storage.models import RetryEvent, SeenRequest
-from storage.seen_requests import CLOCK_MARGIN_SECONDS, WINDOW_SECONDS, SeenRequests
+from storage.seen_requests import CLOCK_MARGIN_SECONDS, WINDOW_SECONDS
+from sync_engine.build import build_engine
 from sync_engine.engine import SyncEngine
 from tests.conftest import settings_for
 from tests.reliability.hostile_driver import settle
@@ -33,7 +34,7 @@ def retry_all(slack) -> tuple[bytes, dict[str, str]]:
 
 def count(engine: SyncEngine, model: type) -> int:
     """Rows of `model` in the engine's database."""
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
@@ -118,7 +119,7 @@ def test_one_request_sent_to_two_replicas_at_once_is_served_once(replicas, sim, 
 
 def test_seen_signatures_are_pruned_once_their_window_has_passed(engine):
     now = [datetime(2026, 11, 23, 9, 0, tzinfo=UTC).timestamp()]
-    seen = SeenRequests(engine.sessions, clock=lambda: now[0], prune_every=60)
+    seen = engine.seen_requests(clock=lambda: now[0], prune_every=60)
     stamp = int(now[0])
     assert seen.first_sighting("v0=" + "a" * 64, stamp)
     assert not seen.first_sighting("v0=" + "a" * 64, stamp)
@@ -157,7 +158,7 @@ def test_a_request_that_cannot_be_checked_for_replay_is_not_served(
     tmp_path, sim, slack, slack_settings
 ):
     """Fail closed: with no table to note it in, a signed request is refused (503), not run."""
-    empty = SyncEngine(settings_for(f"sqlite:///{tmp_path}/empty.db", sim.url), migrate=False)
+    empty = build_engine(settings_for(f"sqlite:///{tmp_path}/empty.db", sim.url), migrate=False)
     bot = build_bot(slack_settings, empty)
     server = HttpServer(bot, "127.0.0.1", 0)
     server.start()

@@ -35,7 +35,7 @@ def states(engine) -> dict[str, str]:
 
 
 def changes(engine) -> int:
-    with engine.sessions() as session:
+    with engine._sessions() as session:
         return session.scalar(select(func.count()).select_from(RecordChange)) or 0
 
 
@@ -60,7 +60,7 @@ def test_retry_and_history_take_quoted_ids(harness, spaced, slack):
 
     harness.command("retry HON 7", ADMIN)  # unquoted: refused, nothing retried
     assert f"`{SPACED}` is also a record's source id" in answer(slack, 2)
-    with spaced.sessions() as session:
+    with spaced._sessions() as session:
         assert session.scalar(select(func.count()).select_from(RetryEvent)) == 0
 
     harness.command('retry "HON 7"', ADMIN)
