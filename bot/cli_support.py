@@ -68,28 +68,29 @@ def reader() -> Iterator[Reader]:
     metrics would cost more to import and set up than the query takes (docs/performance.md).
     """
     from sync_engine.database import reader as open_reader
-    from sync_engine.errors import BadInput, SyncEngineError
 
     settings = load_settings()
-    try:
-        with open_reader(settings) as reads:
-            yield reads
-    except BadInput as exc:
-        fail(str(exc))
-    except SyncEngineError as exc:
-        fail(str(exc), EXIT_FAILED)
+    with engine_errors(), open_reader(settings) as reads:
+        yield reads
 
 
 @contextmanager
 def engine() -> Iterator[SyncEngine]:
     """The engine for one command; engine errors become one-line messages and exit codes."""
     from sync_engine.build import build_engine
-    from sync_engine.errors import BadInput, SyncEngineError
 
     settings = load_settings()
+    with engine_errors(), build_engine(settings) as eng:
+        yield eng
+
+
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """The engine's refusals as one line on stderr: exit 2 for bad input, 1 for the rest."""
+    from sync_engine.errors import BadInput, SyncEngineError
+
     try:
-        with build_engine(settings) as eng:
-            yield eng
+        yield
     except BadInput as exc:
         fail(str(exc))
     except SyncEngineError as exc:
