@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -93,3 +94,58 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that only read: on SQLite they neither wait for nor block the writer."""
     return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
+Tx = Session
+"""A unit of work: repositories take one, read and write through it, and never commit."""
+
+Conn = Connection
+"""A Core connection inside a transaction, for the queue's bulk statements."""
+
+
+class Database:
+    """One database: its pool, its write and read transactions. The engine owns when to commit.
+
+    The engine opens a transaction here and hands it to the repositories of `storage/`; it never
+    builds a statement itself, so it needs nothing from SQLAlchemy but what this class gives.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = make_sessionmaker(engine)
+        self._reads = make_read_sessionmaker(engine)
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Database:
+        """A pool on `url`; with `migrate`, its schema brought up to date first."""
+        from storage.migrate import ensure_schema  # Alembic only when a schema may change
+
+        database = cls(make_engine(url))
+        if migrate:
+            ensure_schema(database.engine)
+        return database
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self.engine.dialect.name
+
+    def transaction(self) -> AbstractContextManager[Session]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        return self._sessions.begin()
+
+    def session(self) -> Session:
+        """A session whose transactions the caller begins (a block of several)."""
+        return self._sessions()
+
+    def reading(self) -> Session:
+        """A read-only session; on SQLite it neither waits for nor blocks the writer."""
+        return self._reads()
+
+    def connection(self) -> AbstractContextManager[Connection]:
+        """A Core connection in a write transaction, committed when the block ends."""
+        return self.engine.begin()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

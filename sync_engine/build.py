@@ -7,11 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
-from storage.db import make_engine, make_read_sessionmaker, make_sessionmaker
-from storage.migrate import ensure_schema
+from storage.db import Database
 from sync_engine.engine import SyncEngine, claim_size, utcnow
 from sync_engine.ledger import Ledger, make_ledger
 from sync_engine.outage import OutageWatch
@@ -30,7 +26,7 @@ def _no_checkpoint(_name: str, _source_ids: list[str]) -> None:
 def build_engine(
     settings: Settings,
     *,
-    sessions: sessionmaker[Session] | None = None,
+    database: Database | None = None,
     ledger: Ledger | None = None,
     clock: Callable[[], datetime] = utcnow,
     rng: random.Random | None = None,
@@ -39,16 +35,12 @@ def build_engine(
 ) -> SyncEngine:
     """An engine on the settings' database and ledger, unless the caller brings either.
 
-    Closing the engine closes the ledger, and the database pool when the engine made it.
+    Closing the engine closes the ledger, and the database pool when the engine opened it.
     """
-    own_db: Engine | None = None
-    if sessions is None:
-        db = own_db = make_engine(settings.database_url)
-        if migrate:
-            ensure_schema(db)
-        sessions = make_sessionmaker(db)
-    bind = sessions.kw["bind"]
-    reads = make_read_sessionmaker(bind) if bind is not None else sessions
+    own_db: Database | None = None
+    if database is None:
+        database = own_db = Database.open(settings.database_url, migrate=migrate)
+    sessions, reads, bind = database._sessions, database._reads, database.engine
     telemetry = Telemetry()
     if ledger is None:
         ledger = make_ledger(settings, observe=telemetry.gateway_answered)
@@ -93,7 +85,9 @@ def build_engine(
     return engine
 
 
-def _closer(executor: ThreadPoolExecutor, ledger: Ledger, db: Engine | None) -> Callable[[], None]:
+def _closer(
+    executor: ThreadPoolExecutor, ledger: Ledger, db: Database | None
+) -> Callable[[], None]:
     def close() -> None:
         executor.shutdown(wait=True)
         ledger.close()
