@@ -343,6 +343,61 @@ def gateway_sim(
     serve_forever(config, faults, host, port)
 
 
+@main.group("ledger-sim")
+def ledger_sim() -> None:
+    """Run a double of a real ledger (its API and OAuth endpoints) for tests and demos."""
+
+
+@ledger_sim.command("quickbooks")
+@click.option("--port", type=click.IntRange(0, 65535), default=8901, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--latency-ms", type=click.FloatRange(0, 600_000), default=0.0)
+@click.option("--access-lifetime", type=click.FloatRange(min=1), default=3600.0, show_default=True)
+@click.option("--rotate-daily", is_flag=True, help="New refresh token at most once a day.")
+@click.option("--requestid", type=click.Choice(["replay", "ignore", "refuse"]), default="replay")
+@click.option("--realm-id", default="9130350000000001", show_default=True)
+@click.option("--client-id", default="sim-client-id", show_default=True)
+@click.option("--client-secret", default="sim-client-secret", help="Basic auth secret.")
+@click.option("--faults", "faults_file", type=click.Path(exists=True, dir_okay=False))
+def ledger_sim_quickbooks(
+    port: int,
+    host: str,
+    latency_ms: float,
+    access_lifetime: float,
+    rotate_daily: bool,
+    requestid: str,
+    realm_id: str,
+    client_id: str,
+    client_secret: str,
+    faults_file: str | None,
+) -> None:
+    """Run the QuickBooks Online double on PORT (admin endpoints under /_sim/)."""
+    from sync_engine import serve_quickbooks_sim
+
+    faults: object = []
+    if faults_file:
+        try:
+            with open(faults_file, encoding="utf-8") as handle:
+                faults = json.load(handle)
+        except ValueError as exc:
+            fail(f"{faults_file}: {exc}")
+    try:  # the double prints its URL and settings once the faults are read
+        serve_quickbooks_sim(
+            host,
+            port,
+            faults=faults,
+            latency_seconds=latency_ms / 1000,
+            access_lifetime=access_lifetime,
+            rotate_daily=rotate_daily,
+            requestid_mode=requestid,
+            client_id=client_id,
+            client_secret=client_secret,
+            realm_id=realm_id,
+        )
+    except ValueError as exc:
+        fail(str(exc))
+
+
 @main.command()
 @click.option("--keep", type=click.Path(file_okay=False), help="Keep the demo database here.")
 def demo(keep: str | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -52,3 +53,19 @@ def configure(secrets: Iterable[str | None], stream: TextIO | None = None) -> No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+
+
+def log_with_id(
+    logger: logging.Logger, what: str, *args: object, error: BaseException | None = None
+) -> str:
+    """Log `what` at ERROR with the exception (the one being handled unless `error` is given)
+    and a short id the person told about it can quote; return the id."""
+    error_id = uuid.uuid4().hex[:8]
+    logger.error(
+        f"{what} [error id %s]",
+        *args,
+        error_id,
+        exc_info=error if error is not None else True,
+        extra={"error_id": error_id},
+    )
+    return error_id

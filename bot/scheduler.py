@@ -8,9 +8,10 @@ slow tick delays the next one and never overlaps it.
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+
+from bot.logs import log_with_id
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -32,7 +33,7 @@ def sync_tick(engine: SyncEngine) -> SyncResult | None:
     try:
         result = engine.sync(requested_by=SCHEDULER, via=SCHEDULER)
     except Exception:
-        log.exception("the sync tick failed [error id %s]", uuid.uuid4().hex[:8])
+        log_with_id(log, "the sync tick failed")
         return None
     if result.outage is not None:
         log.warning(

@@ -19,7 +19,7 @@ from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, String, func, insert, select, text
 
 from storage.models import Record, SyncLogEntry
 from storage.queue import PENDING
@@ -42,6 +42,16 @@ NEW_RECORD_COLUMNS = (
 )
 _LOG_COLUMNS = "record_id, kind, state, updated_at, attempt_count, auto_streak, parked"
 Known = list[tuple[str, int]]
+
+
+def record_text_lengths(names: Sequence[str]) -> dict[str, int]:
+    """The longest value, in characters, each of these text columns of `records` holds."""
+    lengths = {}
+    for name in names:
+        column_type = Record.__table__.c[name].type
+        assert isinstance(column_type, String) and column_type.length
+        lengths[name] = column_type.length
+    return lengths
 
 
 def find_source_ids(connection: Connection, source_ids: Sequence[str]) -> dict[str, int]:

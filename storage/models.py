@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -245,3 +246,36 @@ class SeenRequest(Base):
 
     signature_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LedgerConnection(Base):
+    """One accounting company syncbot posts to: its OAuth tokens (encrypted) and whether they work.
+
+    The tokens are Fernet ciphertext (`sync_engine/secret_box.py`), never clear text; storage
+    neither encrypts nor decrypts. `generation` counts every new token set, so a writer can tell
+    whether the row changed since it read it.
+    """
+
+    __tablename__ = "ledger_connections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ledger: Mapped[str] = mapped_column(String(16))  # quickbooks, xero
+    company_id: Mapped[str] = mapped_column(String(64))  # QBO realm id, Xero tenant id
+    company_name: Mapped[str | None] = mapped_column(String(256))
+    ledger_ref: Mapped[str | None] = mapped_column(String(64))  # Xero's connection id
+    refresh_token_encrypted: Mapped[str] = mapped_column(Text)
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refresh_hard_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    access_token_encrypted: Mapped[str] = mapped_column(Text)
+    access_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the token set was received
+    state: Mapped[str] = mapped_column(String(24))  # connected, reconnect_required
+    state_reason: Mapped[str | None] = mapped_column(String(512))
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("ledger", "company_id", name="uq_ledger_connections_company"),
+    )

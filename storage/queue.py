@@ -154,14 +154,30 @@ def recover_expired(session: Session, now: datetime) -> int:
     return total
 
 
-def scan(
+def scan_pending(tx: Session, after: int, limit: int) -> list[tuple[int, str]]:
+    """Keyset page of (record_id, state) of pending records, after `after`."""
+    return _scan(tx, SyncLogEntry.state == PENDING, after, limit)
+
+
+def scan_due(tx: Session, now: datetime, after: int, limit: int) -> list[tuple[int, str]]:
+    """Keyset page of (record_id, state) of failed records due for an automatic retry."""
+    return _scan(tx, due(now), after, limit)
+
+
+def scan_failed_queue(
+    tx: Session, after: int, limit: int, upto: int | None = None
+) -> list[tuple[int, str]]:
+    """Keyset page of (record_id, state) in the failed queue, after `after`, up to `upto`."""
+    return _scan(tx, in_failed_queue(), after, limit, upto)
+
+
+def _scan(
     session: Session,
     condition: ColumnElement[bool],
     after: int,
     limit: int,
     upto: int | None = None,
 ) -> list[tuple[int, str]]:
-    """Keyset page of (record_id, state) in the sync log matching `condition`, after `after`."""
     query = (
         select(SyncLogEntry.record_id, SyncLogEntry.state)
         .where(condition, SyncLogEntry.record_id > after)
@@ -171,6 +187,15 @@ def scan(
     if upto is not None:
         query = query.where(SyncLogEntry.record_id <= upto)
     return [(rid, state) for rid, state in session.execute(query)]
+
+
+def due(now: datetime) -> ColumnElement[bool]:
+    """Failed records whose automatic retry has come (parked ones never come)."""
+    return (
+        (SyncLogEntry.state == FAILED)
+        & (SyncLogEntry.next_attempt_at <= now)
+        & SyncLogEntry.parked.is_(False)
+    )
 
 
 def in_failed_queue() -> ColumnElement[bool]:

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Insert, delete
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
 
+from storage.db import Database
 from storage.models import SeenRequest
 
 # Slack refuses a signature whose timestamp is more than this many seconds from now.
@@ -33,11 +33,11 @@ class SeenRequests:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        database: Database,
         clock: Callable[[], float] = time.time,
         prune_every: float = PRUNE_EVERY_SECONDS,
     ) -> None:
-        self._sessions = sessions
+        self._database = database
         self._clock = clock
         self._prune_every = prune_every
         self._lock = threading.Lock()
@@ -48,7 +48,7 @@ class SeenRequests:
         key = hashlib.sha256(signature.encode("utf-8", "surrogateescape")).hexdigest()
         now = self._clock()
         expires = _utc(timestamp + WINDOW_SECONDS + CLOCK_MARGIN_SECONDS)
-        with self._sessions.begin() as session:
+        with self._database.transaction() as session:
             if self._prune_due(now):
                 session.execute(delete(SeenRequest).where(SeenRequest.expires_at < _utc(now)))
             statement = _insert_if_absent(session.get_bind().dialect.name, key, expires)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         SyncEngineError,
         UnknownRecord,
     )
+    from sync_engine.quickbooks_sim import serve_quickbooks_sim
     from sync_engine.records import MAX_SOURCE_ID, nameable
     from sync_engine.results import (
         AttemptView,
@@ -64,6 +65,7 @@ _HOMES = {
     "AlertRecord": "alerts",
     "OutageDraft": "alerts",
     "RECOVERED": "alerts",
+    "serve_quickbooks_sim": "quickbooks_sim",  # the QuickBooks double, `syncbot ledger-sim`
     **dict.fromkeys(
         ["SyncEngineError", "BadInput", "UnknownRecord", "ImportRejected", "GatewayUnreachable"],
         "errors",
@@ -127,6 +129,7 @@ __all__ = [
     "format_time",
     "nameable",
     "reader",
+    "serve_quickbooks_sim",
     "upgrade_database",
 ]
 

@@ -14,11 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
-
-from storage.models import AlertMessage, AlertOutbox, Lease
+from storage import alerts as store
+from storage.alerts import OutboxRow
+from storage.db import Database
+from storage.models import AlertMessage
 from sync_engine import queries
 from sync_engine.alert_payloads import AlertRecord, record_from_payload, record_payload
 from sync_engine.contract import parse_time
@@ -32,7 +31,6 @@ FIRST_FAILURE = "first_failure"
 RECORD_KINDS = (FIRST_FAILURE, PARKED)
 OUTAGE, RECOVERED = "outage", "recovered"
 FAILURES = "failures"  # the kind of an alert message about records (the other: outage)
-OUTBOX_COLUMNS = (AlertOutbox.id, AlertOutbox.kind, AlertOutbox.created_at, AlertOutbox.payload)
 
 
 @dataclass(frozen=True)
@@ -73,75 +71,46 @@ class OutageDraft:
 class Alerts:
     """The outbox's reader: a lease for one flusher at a time, drafts, and marking them posted."""
 
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        reads: sessionmaker[Session],
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.sessions, self.reads, self.clock = sessions, reads, clock
+    def __init__(self, database: Database, clock: Callable[[], datetime]) -> None:
+        self.database, self.clock = database, clock
 
     def take_turn(self, owner: str, seconds: float) -> bool:
         """Hold the flushing lease for `seconds` (renewing it if `owner` holds it already)."""
         now = self.clock()
         until = now + timedelta(seconds=seconds)
-        free = (Lease.name == FLUSH_LEASE) & ((Lease.owner == owner) | (Lease.expires_at < now))
-        with self.sessions.begin() as session:
-            taken = session.execute(update(Lease).where(free).values(owner=owner, expires_at=until))
-            if taken.rowcount:  # type: ignore[attr-defined]
+        with self.database.transaction() as tx:
+            if store.renew_lease(tx, FLUSH_LEASE, owner, now=now, until=until):
                 return True
-        try:
-            with self.sessions.begin() as session:
-                session.execute(
-                    insert(Lease).values(name=FLUSH_LEASE, owner=owner, expires_at=until)
-                )
-        except IntegrityError:
-            return False  # another process holds it
-        return True
+        # No row, or another process holds it: then creating the row fails.
+        with self.database.transaction() as tx:
+            return store.create_lease(tx, FLUSH_LEASE, owner, until=until)
 
     def give_up_turn(self, owner: str) -> None:
         """Let another process flush at once (on shutdown)."""
-        with self.sessions.begin() as session:
-            session.execute(
-                update(Lease)
-                .where(Lease.name == FLUSH_LEASE, Lease.owner == owner)
-                .values(expires_at=self.clock() - timedelta(seconds=1))
-            )
+        with self.database.transaction() as tx:
+            expired = self.clock() - timedelta(seconds=1)
+            store.release_lease(tx, FLUSH_LEASE, owner, expired_at=expired)
 
     def queue_total(self) -> int:
         """How many records the failed queue holds now."""
-        with self.reads() as session:
+        with self.database.reading() as session:
             return queries.failed_count(session)
 
     def pending(self) -> int:
         """How many outbox rows wait to be posted."""
-        with self.reads() as session:
-            query = select(func.count()).where(AlertOutbox.posted_at.is_(None))
-            return session.scalar(query) or 0
+        with self.database.reading() as session:
+            return store.unposted_count(session)
 
     def next_draft(self, channel: str) -> AlertDraft | None:
         """The oldest unposted failures as one alert (their burst's, if it is open); or None."""
-        with self.reads() as session:
-            rows = session.execute(
-                select(*OUTBOX_COLUMNS)
-                .where(AlertOutbox.posted_at.is_(None), AlertOutbox.kind.in_(RECORD_KINDS))
-                .order_by(AlertOutbox.id)
-                .limit(READ_AT_ONCE)
-            ).all()
+        with self.database.reading() as session:
+            rows = store.oldest_unposted(session, RECORD_KINDS, READ_AT_ONCE)
             if not rows:
                 return None
             first = min(r.created_at for r in rows)
-            burst = session.scalars(
-                select(AlertMessage)
-                .where(
-                    AlertMessage.kind == FAILURES,
-                    AlertMessage.channel == channel,
-                    AlertMessage.opened_at <= first,
-                    AlertMessage.opened_at > first - BURST,
-                )
-                .order_by(AlertMessage.opened_at.desc())
-                .limit(1)
-            ).first()
+            burst = store.latest_message(
+                session, FAILURES, channel, until=first, after=first - BURST
+            )
             opened = burst.opened_at if burst is not None else first
             taken = [r for r in rows if r.created_at < opened + BURST]
             return _merged(burst, taken, channel, opened, queries.failed_count(session))
@@ -152,38 +121,19 @@ class Alerts:
         An outage's message replaces the per-record alerts of the minute before it that are
         still unposted: they are marked with it.
         """
-        with self.reads() as session:
-            row = session.execute(
-                select(*OUTBOX_COLUMNS)
-                .where(AlertOutbox.posted_at.is_(None), AlertOutbox.kind.in_((OUTAGE, RECOVERED)))
-                .order_by(AlertOutbox.id)
-                .limit(1)
-            ).first()
-            if row is None:
+        with self.database.reading() as session:
+            oldest = store.oldest_unposted(session, (OUTAGE, RECOVERED), 1)
+            if not oldest:
                 return None
+            row = oldest[0]
             payload = json.loads(row.payload)
             since = parse_time(payload["since"])
             ids = [row.id]
             if row.kind == OUTAGE:
-                ids += session.scalars(
-                    select(AlertOutbox.id).where(
-                        AlertOutbox.posted_at.is_(None),
-                        AlertOutbox.kind.in_(RECORD_KINDS),
-                        AlertOutbox.created_at >= since - BURST,
-                    )
-                ).all()
+                ids += store.unposted_ids_since(session, RECORD_KINDS, since - BURST)
                 message = None
             else:
-                message = session.scalars(
-                    select(AlertMessage)
-                    .where(
-                        AlertMessage.kind == OUTAGE,
-                        AlertMessage.channel == channel,
-                        AlertMessage.opened_at <= since,
-                    )
-                    .order_by(AlertMessage.opened_at.desc())
-                    .limit(1)
-                ).first()
+                message = store.latest_message(session, OUTAGE, channel, until=since)
             until = payload.get("until")
             return OutageDraft(
                 kind=row.kind,
@@ -224,30 +174,18 @@ class Alerts:
         """Insert the message (with `first` too) or update it; mark its outbox rows posted."""
         now = self.clock()
         values = {**values, "updated_at": now}
-        with self.sessions.begin() as session:
+        with self.database.transaction() as tx:
             if alert_id is None:
-                alert_id = session.execute(
-                    insert(AlertMessage).values({**values, **first}).returning(AlertMessage.id)
-                ).scalar_one()
+                alert_id = store.add_message(tx, {**values, **first})
             else:
-                session.execute(
-                    update(AlertMessage).where(AlertMessage.id == alert_id).values(values)
-                )
-            _mark(session, outbox_ids, alert_id, now)
+                store.update_message(tx, alert_id, values)
+            store.mark_posted(tx, outbox_ids, alert_id, now)
         return alert_id
-
-
-def _mark(session: Session, outbox_ids: Sequence[int], alert_id: int, now: datetime) -> None:
-    session.execute(
-        update(AlertOutbox)
-        .where(AlertOutbox.id.in_(outbox_ids), AlertOutbox.posted_at.is_(None))
-        .values(posted_at=now, alert_id=alert_id)
-    )
 
 
 def _merged(
     burst: AlertMessage | None,
-    taken: Sequence[Row[int, str, datetime, str]],
+    taken: Sequence[OutboxRow],
     channel: str,
     opened: datetime,
     total: int,

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from storage.db import Database
 from sync_engine.engine import SyncEngine, claim_size, utcnow
+from sync_engine.import_writer import ImportChunks
 from sync_engine.ledger import Ledger, make_ledger
 from sync_engine.outage import OutageWatch
 from sync_engine.policy import BackoffSettings
@@ -32,15 +33,16 @@ def build_engine(
     rng: random.Random | None = None,
     checkpoint: Checkpoint = _no_checkpoint,
     migrate: bool = True,
+    import_chunks: ImportChunks = ImportChunks(),  # noqa: B008 - frozen: one default is safe
 ) -> SyncEngine:
     """An engine on the settings' database and ledger, unless the caller brings either.
 
     Closing the engine closes the ledger, and the database pool when the engine opened it.
+    `import_chunks` sizes an import's statements (tests make them small to cross many).
     """
     own_db: Database | None = None
     if database is None:
         database = own_db = Database.open(settings.database_url, migrate=migrate)
-    sessions, reads, bind = database._sessions, database._reads, database.engine
     telemetry = Telemetry()
     if ledger is None:
         ledger = make_ledger(settings, observe=telemetry.gateway_answered)
@@ -55,7 +57,7 @@ def build_engine(
         settings.outage_threshold, settings.probe_base_seconds, settings.probe_cap_seconds
     )
     sender = Sender(
-        db=bind,
+        db=database,
         ledger=ledger,
         executor=executor,
         clock=clock,
@@ -71,8 +73,7 @@ def build_engine(
         telemetry=telemetry,
     )
     engine = SyncEngine(
-        sessions=sessions,
-        reads=reads,
+        database=database,
         clock=clock,
         ledger=ledger,
         sender=sender,
@@ -80,6 +81,7 @@ def build_engine(
         telemetry=telemetry,
         claim_size=claim_size(limits, settings.lease_seconds),
         on_close=_closer(executor, ledger, own_db),
+        import_chunks=import_chunks,
     )
     telemetry.read_state_from(engine.status)
     return engine

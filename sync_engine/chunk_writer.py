@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import update
-from sqlalchemy.engine import Connection
-
-from storage.models import AlertOutbox, Attempt, GatewayStatus, RetryEventItem
-from storage.queue import FAILED, SUCCEEDED, Claimed, add_rows, settle
+from storage.alerts import add_outbox_rows
+from storage.attempts import add_attempts, add_retry_event_items, note_gateway_answer
+from storage.db import Conn
+from storage.queue import FAILED, SUCCEEDED, Claimed, settle
 from sync_engine.alert_payloads import AlertRecord, outbox_row, record_payload
 from sync_engine.money import format_amount
 from sync_engine.policy import BackoffSettings, next_retry
@@ -97,7 +96,7 @@ def _alert(kind: str, claimed: Claimed, failed: Failed, now: datetime) -> dict[s
 
 
 def record_answers(
-    conn: Connection,
+    conn: Conn,
     claimed: list[Claimed],
     results: list[PostResult],
     plan: Plan,
@@ -154,9 +153,9 @@ def record_answers(
                 }
             )
     settle(conn, log_rows, token=token, retry_event_id=plan.retry_event_id, now=now)
-    add_rows(conn, Attempt, attempt_rows)
-    add_rows(conn, RetryEventItem, item_rows)
-    add_rows(conn, AlertOutbox, outbox)
+    add_attempts(conn, attempt_rows)
+    add_retry_event_items(conn, item_rows)
+    add_outbox_rows(conn, outbox)
     notes.note(results, now)
     notes.write(conn)
     return succeeded, failed
@@ -202,7 +201,7 @@ class GatewayNotes:
             if ok:
                 self._pending["last_success_at"] = now
 
-    def write(self, conn: Connection, *, force: bool = False) -> None:
+    def write(self, conn: Conn, *, force: bool = False) -> None:
         """Write what was noted, if a second has passed since the last write (or `force`)."""
         with self._lock:
             due = force or time.monotonic() - self._written >= self._interval
@@ -210,4 +209,4 @@ class GatewayNotes:
                 return
             values, self._pending = self._pending, {}
             self._written = time.monotonic()
-        conn.execute(update(GatewayStatus).where(GatewayStatus.id == 1).values(values))
+        note_gateway_answer(conn, values)

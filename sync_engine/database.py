@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from storage.db import make_engine, make_read_sessionmaker
+from storage.db import Database
 from storage.migrate import ensure_schema, head_revision, upgrade
 from sync_engine import queries
 from sync_engine.results import FailedPage, History, Status
@@ -21,44 +19,44 @@ from sync_engine.settings import Settings
 
 def upgrade_database(settings: Settings) -> str:
     """Apply every pending migration to the settings' database; the revision it is now at."""
-    db = make_engine(settings.database_url)
+    database = Database.open(settings.database_url, migrate=False)
     try:
-        upgrade(db)
+        upgrade(database.engine)
     finally:
-        db.dispose()
+        database.dispose()
     return head_revision()
 
 
 class Reader:
     """Read-only answers from the database: the failed queue, a history, the status."""
 
-    def __init__(self, reads: sessionmaker[Session]) -> None:
-        self._reads = reads
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     def failed_page(
         self, kind: str | None, error_class: str | None, after: int | None, limit: int
     ) -> FailedPage:
         """One page of the failed queue, oldest record first, optionally filtered."""
-        with self._reads() as session:
+        with self._database.reading() as session:
             return queries.failed_page(session, kind, error_class, after, limit)
 
     def history(self, source_id: str) -> History:
         """Every attempt, error, retry event and change of one record."""
-        with self._reads() as session:
+        with self._database.reading() as session:
             return queries.history(session, source_id)
 
     def status(self) -> Status:
         """Counts by state and error class, last success, the gateway's last answer."""
-        with self._reads() as session:
+        with self._database.reading() as session:
             return queries.status(session)
 
 
 @contextmanager
 def reader(settings: Settings) -> Iterator[Reader]:
     """A `Reader` on the settings' database (its schema brought up to date), then closed."""
-    db = make_engine(settings.database_url)
+    database = Database.open(settings.database_url, migrate=False)
     try:
-        ensure_schema(db)
-        yield Reader(make_read_sessionmaker(db))
+        ensure_schema(database.engine)
+        yield Reader(database)
     finally:
-        db.dispose()
+        database.dispose()

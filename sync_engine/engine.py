@@ -8,19 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
-from sqlalchemy import ColumnElement, select, update
-from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Record, RecordChange, SyncLogEntry
+from storage import records as stored
+from storage.db import Database, Tx
 from storage.queue import (
     FAILED,
     PENDING,
     RESOLVED,
     SUCCEEDED,
     SYNCING,
-    in_failed_queue,
     recover_expired,
-    scan,
+    scan_due,
+    scan_failed_queue,
+    scan_pending,
 )
 from storage.seen_requests import SeenRequests
 from sync_engine import queries
@@ -28,7 +28,7 @@ from sync_engine.alerts import Alerts
 from sync_engine.chunk_writer import Plan
 from sync_engine.contract import Posting
 from sync_engine.errors import BadInput, GatewayUnreachable, UnknownRecord
-from sync_engine.import_writer import ImportPorts, import_file
+from sync_engine.import_writer import ImportChunks, ImportPorts, import_file
 from sync_engine.ledger import Ledger, LedgerLimits
 from sync_engine.outage import LOOKUP_ANSWERED, PROBE_ANSWERED, OutageWatch, current
 from sync_engine.records import chunked, insert_new, known_source_ids, nameable
@@ -50,6 +50,8 @@ from sync_engine.telemetry import Telemetry
 SCAN_PAGE = 1000
 SINGLES_PER_CLAIM = 10
 MANUAL_FROM = (FAILED, PENDING)
+# One keyset page of (record_id, state): the transaction, the id after which it starts, its size.
+Scan = Callable[[Tx, int, int], list[tuple[int, str]]]
 
 
 def utcnow() -> datetime:
@@ -66,8 +68,7 @@ class SyncEngine:
     def __init__(
         self,
         *,
-        sessions: sessionmaker[Session],
-        reads: sessionmaker[Session],
+        database: Database,
         clock: Callable[[], datetime],
         ledger: Ledger,
         sender: Sender,
@@ -75,18 +76,19 @@ class SyncEngine:
         telemetry: Telemetry,
         claim_size: int,
         on_close: Callable[[], None],
+        import_chunks: ImportChunks = ImportChunks(),  # noqa: B008 - frozen: one default is safe
     ) -> None:
-        self._sessions = sessions
-        self._reads = reads
+        self._db = database
         self._clock = clock
         self._ledger = ledger
         self._sender = sender
         self._watch = watch
         self._telemetry = telemetry
-        self._alerts = Alerts(sessions, reads, clock)
-        self._events = RetryEvents(sessions, reads, clock, telemetry)
+        self._alerts = Alerts(database, clock)
+        self._events = RetryEvents(database, clock, telemetry)
         self._claim_size = claim_size
         self._on_close = on_close
+        self._import_chunks = import_chunks
 
     def close(self) -> None:
         """Stop the sending threads, close the ledger and the database pool the engine made."""
@@ -102,7 +104,7 @@ class SyncEngine:
 
     def seen_requests(self, **options: Any) -> SeenRequests:
         """The replay store of signed requests served, in the engine's database."""
-        return SeenRequests(self._sessions, **options)
+        return SeenRequests(self._db, **options)
 
     def __enter__(self) -> SyncEngine:
         return self
@@ -116,7 +118,7 @@ class SyncEngine:
         """Store approved records as pending; known source_ids are skipped as duplicates."""
         duplicates: list[str] = []
         imported = 0
-        with self._sessions.begin() as session:
+        with self._db.transaction() as session:
             for chunk in chunked(postings, SCAN_PAGE):
                 known = known_source_ids(session, (p.source_id for p in chunk))
                 duplicates += [p.source_id for p in chunk if p.source_id in known]
@@ -127,17 +129,18 @@ class SyncEngine:
     def import_file(self, path: Path | str, *, update: bool = False, by: str) -> ImportResult:
         """Import a JSON, JSON lines or CSV file; a file with any bad row imports nothing."""
         return import_file(
-            ImportPorts(self._sessions, self._clock, self._ledger.lookup, self.gateway_answered),
+            ImportPorts(self._db, self._clock, self._ledger.lookup, self.gateway_answered),
             Path(path),
             update=update,
             by=by,
+            chunks=self._import_chunks,
         )
 
     # -- sending --------------------------------------------------------------------------
 
     def recover_leases(self) -> int:
         """Return records whose lease expired (a crashed or stopped process) to the queue."""
-        with self._sessions.begin() as session:
+        with self._db.transaction() as session:
             return recover_expired(session, self._clock())
 
     def sync(self, *, requested_by: str, via: str, progress: Progress | None = None) -> SyncResult:
@@ -153,14 +156,18 @@ class SyncEngine:
             held = self._held_back()
             return SyncResult(RetryResult(None), RetryResult(None), recovered, outage, held)
         initial = self._sender.run(
-            self._chunks(SyncLogEntry.state == PENDING, (PENDING,)), Plan("initial", None), progress
+            self._chunks(scan_pending, (PENDING,)), Plan("initial", None), progress
         )
-        due = queries.due(self._clock())
-        with self._reads() as session:
-            any_due = bool(queries.count(session, due))
+        now = self._clock()
+        with self._db.reading() as session:
+            any_due = queries.any_due(session, now)
         retries = RetryResult(None)
         if any_due:
             event_id = self._events.open("auto", requested_by, via)
+
+            def due(tx: Tx, after: int, limit: int) -> list[tuple[int, str]]:
+                return scan_due(tx, now, after, limit)
+
             tally = self._sender.run(
                 self._chunks(due, (FAILED,), due_only=True), Plan("auto", event_id), progress
             )
@@ -171,12 +178,12 @@ class SyncEngine:
         return SyncResult(initial_result, retries, recovered, outage, held)
 
     def _held_back(self) -> int:
-        with self._reads() as session:
+        with self._db.reading() as session:
             return queries.held_back(session, self._clock())
 
     def outage(self) -> Outage | None:
         """The outage in force (the gateway held to be down), or None."""
-        with self._reads() as session:
+        with self._db.reading() as session:
             return current(session)
 
     def check_outage(self) -> Outage | None:
@@ -192,8 +199,8 @@ class SyncEngine:
         try:
             self._ledger.probe()
         except GatewayUnreachable as exc:
-            with self._sessions.begin() as session:
-                self._watch.probe_failed(session.connection(), outage, now, str(exc))
+            with self._db.connection() as conn:
+                self._watch.probe_failed(conn, outage, now, str(exc))
             return self.outage()
         self.gateway_answered(PROBE_ANSWERED)
         return self.outage()
@@ -204,9 +211,9 @@ class SyncEngine:
         outage = self.outage()
         if outage is None:
             return
-        with self._sessions.begin() as session:
+        with self._db.connection() as conn:
             self._watch.end(
-                session.connection(),
+                conn,
                 outage,
                 self._clock(),
                 self._sender.backoff,
@@ -226,7 +233,7 @@ class SyncEngine:
         wanted = list(dict.fromkeys(s.strip() for s in source_ids if s.strip()))
         if not wanted:
             raise BadInput("no source_id given")
-        with self._reads() as session:
+        with self._db.reading() as session:
             found = queries.states_of(session, wanted)
         unknown = [s for s in wanted if s not in found]
         if unknown:
@@ -249,9 +256,9 @@ class SyncEngine:
     ) -> RetryResult:
         """Retry the whole failed queue, as it is now, as one retry event."""
         self.recover_leases()
-        with self._reads() as session:
-            upto = queries.max_record_id(session, in_failed_queue())
-            total = queries.count(session, in_failed_queue())
+        with self._db.reading() as session:
+            upto = queries.failed_queue_end(session)
+            total = queries.failed_queue_size(session)
         event_id = self._events.open("all", requested_by, via)
         skipped: list[Skipped] = []
         chunks = self._queue_chunks(upto, skipped) if upto is not None else iter(())
@@ -262,8 +269,8 @@ class SyncEngine:
         # The queue is read a page at a time and claimed a chunk at a time, never loaded whole.
         after, size = 0, self._claim_size
         while True:
-            with self._reads() as session:
-                page = scan(session, in_failed_queue(), after, SCAN_PAGE, upto)
+            with self._db.reading() as session:
+                page = scan_failed_queue(session, after, SCAN_PAGE, upto)
                 held = [rid for rid, state in page if state == SYNCING]
                 skipped += [Skipped(s, IN_FLIGHT) for s in queries.source_ids(session, held)]
             if not page:
@@ -274,12 +281,12 @@ class SyncEngine:
                 yield Chunk(ids[i : i + size], (FAILED,))
 
     def _chunks(
-        self, condition: ColumnElement[bool], states: tuple[str, ...], due_only: bool = False
+        self, scan: Scan, states: tuple[str, ...], due_only: bool = False
     ) -> Iterator[Chunk]:
         after, size = 0, self._claim_size
         while True:
-            with self._reads() as session:
-                page = scan(session, condition, after, SCAN_PAGE)
+            with self._db.reading() as session:
+                page = scan(session, after, SCAN_PAGE)
             if not page:
                 return
             after = page[-1][0]
@@ -293,17 +300,15 @@ class SyncEngine:
         """Take a record out of the queue without sending it; the gateway is asked first."""
         if not reason.strip():
             raise BadInput("a reason is required to resolve a record")
-        with self._reads() as session:
+        with self._db.reading() as session:
             found = queries.states_of(session, [source_id])
         if source_id not in found:
             raise UnknownRecord([source_id])
         record_id, state = found[source_id]
         if state not in (FAILED, PENDING):
             raise BadInput(f"{source_id} cannot be resolved: {_not_retryable(state)}")
-        with self._reads() as session:
-            key = session.scalars(
-                select(Record.idempotency_key).where(Record.id == record_id)
-            ).one()
+        with self._db.reading() as session:
+            key = stored.idempotency_key(session, record_id)
         try:
             ref = self._ledger.lookup(key)
         except GatewayUnreachable as exc:
@@ -319,24 +324,11 @@ class SyncEngine:
     ) -> ResolveResult:
         now = self._clock()
         new_state = SUCCEEDED if ref else RESOLVED
-        with self._sessions.begin() as session:
-            changed = (
-                session.connection()
-                .execute(
-                    update(SyncLogEntry)
-                    .where(SyncLogEntry.record_id == record_id, SyncLogEntry.state == state)
-                    .values(
-                        state=new_state, accounting_ref=ref, next_attempt_at=None, updated_at=now
-                    )
-                )
-                .rowcount
-            )
-            if not changed:
+        with self._db.transaction() as session:
+            if not stored.settle_by_hand(session, record_id, state, new_state, ref, now):
                 raise BadInput(f"{source_id} changed while resolving it (another retry holds it)")
             action = "found_booked" if ref else "resolved"
-            session.add(
-                RecordChange(record_id=record_id, at=now, action=action, by=by, reason=reason)
-            )
+            stored.add_change(session, record_id, stored.Change(now, action, by, reason))
         return ResolveResult(source_id, new_state, ref)
 
     # -- reading ----------------------------------------------------------------------------
@@ -350,12 +342,12 @@ class SyncEngine:
         limit: int = 10,
     ) -> FailedPage:
         """One page of the failed queue, oldest record first, optionally filtered."""
-        with self._reads() as session:
+        with self._db.reading() as session:
             return queries.failed_page(session, kind, error_class, after, limit)
 
     def history(self, source_id: str) -> History:
         """Every attempt, error, retry event and change of one record."""
-        with self._reads() as session:
+        with self._db.reading() as session:
             return queries.history(session, source_id)
 
     def known(self, source_ids: Iterable[str]) -> set[str]:
@@ -363,24 +355,24 @@ class SyncEngine:
         wanted = [s for s in source_ids if nameable(s)]
         if not wanted:
             return set()
-        with self._reads() as session:
+        with self._db.reading() as session:
             return set(known_source_ids(session, wanted))
 
     def status(self) -> Status:
         """Counts by state and error class, last success, the gateway's last answer."""
-        with self._reads() as session:
+        with self._db.reading() as session:
             return queries.status(session)
 
     def count_failed(self) -> int:
         """How many records the failed queue holds."""
-        with self._reads() as session:
+        with self._db.reading() as session:
             return queries.failed_count(session)
 
     def retry_problems(self, source_ids: Iterable[str]) -> dict[str, str]:
         """Why each of `source_ids` cannot be retried now, in the words a Skipped reason uses;
         the ids that can be retried are left out (an empty answer: retry them all)."""
         wanted = list(dict.fromkeys(source_ids))
-        with self._reads() as session:
+        with self._db.reading() as session:
             found = queries.states_of(session, wanted)
         problems: dict[str, str] = {}
         for source_id in wanted:

@@ -16,9 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String
-
-from storage.models import Record
+from storage.bulk import record_text_lengths
 from sync_engine.contract import KINDS, Posting, parse_time
 from sync_engine.import_readers import (
     BOM,
@@ -39,17 +37,11 @@ OPTIONAL_TEXT = ("approved_by", "account_code", "memo")
 FIELDS = (*REQUIRED_FIELDS, *OPTIONAL_TEXT)  # the order problems are reported in
 
 
-def _column_lengths() -> dict[str, int]:
-    # A longer value would fail on PostgreSQL, or worse be cut to fit by the bulk insert's cast.
-    lengths = {}
-    for name in ("source_id", "payee_id", "payee_name", "approved_by", "account_code"):
-        column_type = Record.__table__.c[name].type
-        assert isinstance(column_type, String) and column_type.length
-        lengths[name] = column_type.length
-    return lengths
-
-
-MAX_LENGTHS = _column_lengths()  # characters, from the records table's columns
+# Characters, from the records table's columns: a longer value would fail on PostgreSQL, or
+# worse be cut to fit by the bulk insert's cast.
+MAX_LENGTHS = record_text_lengths(
+    ("source_id", "payee_id", "payee_name", "approved_by", "account_code")
+)
 _SHORTEST_LIMIT = min(MAX_LENGTHS.values())
 _EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 

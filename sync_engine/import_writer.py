@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from storage.bulk import Intake
-from storage.models import Record, SyncLogEntry
+from storage.db import Database, Tx
+from storage.models import Record
 from storage.queue import FAILED, PENDING
+from storage.records import get_entry, get_record
 from sync_engine.errors import GatewayUnreachable, ImportRejected
 from sync_engine.import_rows import ImportProblem, ImportRow, read_records
 from sync_engine.outage import LOOKUP_ANSWERED
@@ -24,24 +24,39 @@ READ_CHUNK = 250  # rows read between conversions to tuples: they die young
 
 
 @dataclass(frozen=True)
+class ImportChunks:
+    """How many rows go to one statement, and how many are read between conversions."""
+
+    rows: int = CHUNK
+    read: int = READ_CHUNK
+
+
+@dataclass(frozen=True)
 class ImportPorts:
     """What an import needs from the engine, passed in so that it never imports the engine."""
 
-    sessions: sessionmaker[Session]
+    db: Database
     clock: Callable[[], datetime]
     lookup: Callable[[str], str | None]  # the ledger's reference for an idempotency key
     gateway_answered: Callable[[str], None]
 
 
-def import_file(ports: ImportPorts, path: Path, *, update: bool, by: str) -> ImportResult:
+def import_file(
+    ports: ImportPorts,
+    path: Path,
+    *,
+    update: bool,
+    by: str,
+    chunks: ImportChunks = ImportChunks(),  # noqa: B008 - frozen, so one shared default is safe
+) -> ImportResult:
     """Import `path` in one transaction; any problem rolls all of it back and is reported."""
     if not path.is_file():
         raise ImportRejected([ImportProblem(0, "", f"{path} is not a readable file")])
     found = _Found()
     try:
-        with ports.sessions() as session, session.begin():
+        with ports.db.session() as session, session.begin():
             with Intake(session.connection(), ports.clock()) as intake:
-                added = _read_into(intake, path, found, update)
+                added = _read_into(intake, path, found, update, chunks)
                 duplicates = [source_id for source_id, _ in intake.known()]
             corrected, unchanged = _correct(ports, session, found, by)
             if found.problems:
@@ -64,12 +79,14 @@ class _Found:
     gateway_answered: bool = False  # a lookup was answered: the gateway is up
 
 
-def _read_into(intake: Intake, path: Path, found: _Found, update: bool) -> int:
+def _read_into(
+    intake: Intake, path: Path, found: _Found, update: bool, chunks: ImportChunks
+) -> int:
     """Hand the file's valid rows to `intake`, a chunk at a time; how many were handed over."""
     added = 0
     batch: list[tuple[object, ...]] = []
     held: list[ImportRow] = []  # with --update only: a stored record's row is its correction
-    for items in chunked(read_records(path), READ_CHUNK):
+    for items in chunked(read_records(path), chunks.read):
         found.problems += [x for x in items if isinstance(x, ImportProblem)]
         if found.problems:
             continue  # keep reading to list every problem; nothing will be kept
@@ -79,7 +96,7 @@ def _read_into(intake: Intake, path: Path, found: _Found, update: bool) -> int:
         # objects cost a fifth of an import.
         batch += new_rows([row.posting for row in rows], intake.now)
         held += rows if update else []
-        if len(batch) >= CHUNK:
+        if len(batch) >= chunks.rows:
             added += _hand_over(intake, batch, held, found)
             batch, held = [], []
     return added + _hand_over(intake, batch, held, found)
@@ -101,15 +118,14 @@ def _hand_over(
 
 def _correct(
     ports: ImportPorts,
-    session: Session,
+    session: Tx,
     found: _Found,
     by: str,
 ) -> tuple[list[str], list[str]]:
     corrected: list[str] = []
     unchanged: list[str] = []
     for row, record_id in found.to_correct:
-        record = session.get(Record, record_id)
-        assert record is not None
+        record = get_record(session, record_id)
         if not changed_fields(record, row.posting):
             unchanged.append(record.source_id)
             continue
@@ -122,10 +138,9 @@ def _correct(
     return corrected, unchanged
 
 
-def _refusal(ports: ImportPorts, session: Session, record: Record, found: _Found) -> str | None:
+def _refusal(ports: ImportPorts, session: Tx, record: Record, found: _Found) -> str | None:
     """Why `record` may not be corrected now, or None if it may."""
-    entry = session.get(SyncLogEntry, record.id)
-    assert entry is not None
+    entry = get_entry(session, record.id)
     name = record.source_id
     stuck = entry.state == FAILED and entry.error_class == NEEDS_ATTENTION
     if not (stuck or entry.state == PENDING):

@@ -33,12 +33,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
-
-from storage.models import AlertOutbox, GatewayStatus, SyncLogEntry
-from storage.queue import FAILED, add_rows
+from storage import gateway_status
+from storage.alerts import add_outbox_rows
+from storage.db import Conn, Tx
 from sync_engine.alert_payloads import outbox_row
 from sync_engine.contract import format_time
 from sync_engine.policy import AUTH, NEEDS_ATTENTION, TRANSIENT, BackoffSettings, step_ceiling
@@ -50,16 +47,6 @@ RATE_LIMITED = 429
 AUTH_REASON = "credentials refused: "
 PROBE_ANSWERED = "probe answered"
 LOOKUP_ANSWERED = "a lookup was answered"
-
-_ROW = GatewayStatus.id == 1
-# An answer from a working gateway: the streak starts again, and the outage in force (if
-# any) is returned, so that the answer can end it.
-_ALIVE = (
-    update(GatewayStatus)
-    .where(_ROW, or_(GatewayStatus.transient_streak > 0, GatewayStatus.outage_since.is_not(None)))
-    .values(transient_streak=0)
-    .returning(GatewayStatus.outage_since, GatewayStatus.outage_reason)
-)
 
 
 @dataclass(frozen=True)
@@ -122,9 +109,9 @@ def ends(outage_reason: str, proof: str) -> bool:
     return proof != ANSWERED or not outage_reason.startswith(AUTH_REASON)
 
 
-def current(session: Session) -> Outage | None:
+def current(session: Tx) -> Outage | None:
     """The outage in force, or None."""
-    row = session.get(GatewayStatus, 1)
+    row = gateway_status.status(session)
     if row is None or row.outage_since is None:
         return None
     return Outage(row.outage_since, row.outage_reason or "", row.next_probe_at, row.probes)
@@ -155,7 +142,7 @@ class OutageWatch:
 
     def record(
         self,
-        conn: Connection,
+        conn: Conn,
         results: list[PostResult],
         *,
         one_request: bool,
@@ -177,13 +164,10 @@ class OutageWatch:
                 return on
         if seen.down == 0:
             return self.tripped.is_set()
-        streak = seen.after_alive if seen.alive else GatewayStatus.transient_streak + seen.down
-        row = conn.execute(
-            update(GatewayStatus)
-            .where(_ROW)
-            .values(transient_streak=streak)
-            .returning(GatewayStatus.transient_streak, GatewayStatus.outage_since)
-        ).one()
+        if seen.alive:
+            row = gateway_status.move_streak(conn, seen.after_alive, restart=True)
+        else:
+            row = gateway_status.move_streak(conn, seen.down, restart=False)
         if row.outage_since is not None:
             self.tripped.set()
             return True
@@ -195,7 +179,7 @@ class OutageWatch:
 
     def _answered(
         self,
-        conn: Connection,
+        conn: Conn,
         back: str | None,
         now: datetime,
         backoff: BackoffSettings,
@@ -204,53 +188,42 @@ class OutageWatch:
         """Reset the streak after answers from a working gateway, and end the outage in force
         if they prove it over. Whether an outage is on still, or None if there was none."""
         # One statement, and no row lock at all in the common case (no streak, no outage).
-        row = conn.execute(_ALIVE).one_or_none()
-        if row is None or row.outage_since is None:
+        in_force = gateway_status.reset_streak(conn)
+        if in_force is None:
             return None
-        outage = Outage(row.outage_since, row.outage_reason or "", None, 0)
+        outage = Outage(*in_force, None, 0)
         # An answer older than the outage (another thread began it meanwhile) ends nothing.
-        if back is not None and row.outage_since <= now and ends(outage.reason, back):
+        if back is not None and outage.since <= now and ends(outage.reason, back):
             self.end(conn, outage, now, backoff, uniform, proof=back)
             return False
         self.tripped.set()
         return True
 
-    def begin(self, conn: Connection, reason: str, now: datetime) -> None:
+    def begin(self, conn: Conn, reason: str, now: datetime) -> None:
         """Start an outage (if none is on) and put its alert in the outbox."""
         self.tripped.set()
-        started = conn.execute(
-            update(GatewayStatus)
-            .where(_ROW, GatewayStatus.outage_since.is_(None))
-            .values(
-                outage_since=now,
-                outage_reason=reason[:256],
-                next_probe_at=now + timedelta(seconds=self.probe_base),
-                probes=0,
-            )
-        ).rowcount
-        if started:
+        next_probe_at = now + timedelta(seconds=self.probe_base)
+        if gateway_status.begin_outage(conn, reason[:256], now=now, next_probe_at=next_probe_at):
             payload: dict[str, object] = {"since": format_time(now), "reason": reason[:256]}
-            add_rows(conn, AlertOutbox, [outbox_row("outage", payload, now)])
+            add_outbox_rows(conn, [outbox_row("outage", payload, now)])
 
-    def probe_failed(self, conn: Connection, outage: Outage, now: datetime, error: str) -> None:
+    def probe_failed(self, conn: Conn, outage: Outage, now: datetime, error: str) -> None:
         """Schedule the next probe, further off each time (up to the cap)."""
         # After the n-th failed probe wait base * 2**n, which is step n + 1 of the ladder.
         failed = outage.probes + 1
         wait = step_ceiling(failed + 1, self._probe_backoff)
-        conn.execute(
-            update(GatewayStatus)
-            .where(_ROW, GatewayStatus.outage_since == outage.since)
-            .values(
-                probes=failed,
-                next_probe_at=now + timedelta(seconds=wait),
-                last_answer_at=now,
-                last_answer=f"probe failed: {error}"[:256],
-            )
+        gateway_status.probe_failed(
+            conn,
+            outage.since,
+            probes=failed,
+            next_probe_at=now + timedelta(seconds=wait),
+            now=now,
+            answer=f"probe failed: {error}"[:256],
         )
 
     def end(
         self,
-        conn: Connection,
+        conn: Conn,
         outage: Outage,
         now: datetime,
         backoff: BackoffSettings,
@@ -260,46 +233,20 @@ class OutageWatch:
     ) -> int | None:
         """End the outage; return auth-parked records to the queue at step 1. How many, or None
         if another process ended it first. `proof` says which answer showed the gateway back."""
-        ended = conn.execute(
-            update(GatewayStatus)
-            .where(_ROW, GatewayStatus.outage_since == outage.since)
-            .values(
-                outage_since=None,
-                outage_reason=None,
-                next_probe_at=None,
-                probes=0,
-                transient_streak=0,
-                last_answer_at=now,
-                last_answer=f"{proof}: the gateway is back"[:256],
-            )
-        ).rowcount
+        answer = f"{proof}: the gateway is back"[:256]
+        ended = gateway_status.end_outage(conn, outage.since, now=now, answer=answer)
         self.tripped.clear()
         if not ended:
             return None
-        parked = conn.scalars(
-            select(SyncLogEntry.record_id).where(
-                SyncLogEntry.state == FAILED,
-                SyncLogEntry.parked.is_(True),
-                SyncLogEntry.error_class == AUTH,
-            )
-        ).all()
-        if parked:
-            ceiling = step_ceiling(1, backoff)
-            rows = [
-                {"rid": rid, "due": now + timedelta(seconds=uniform(0.0, ceiling))}
-                for rid in parked
-            ]
-            conn.execute(
-                update(SyncLogEntry)
-                .where(SyncLogEntry.record_id == bindparam("rid"))
-                .values(parked=False, auto_streak=0, next_attempt_at=bindparam("due")),
-                rows,
-            )
+        parked = gateway_status.parked_failures(conn, AUTH)
+        ceiling = step_ceiling(1, backoff)
+        due = {rid: now + timedelta(seconds=uniform(0.0, ceiling)) for rid in parked}
+        gateway_status.unpark(conn, due)
         payload: dict[str, object] = {
             "since": format_time(outage.since),
             "until": format_time(now),
             "reason": outage.reason,
             "returned": len(parked),
         }
-        add_rows(conn, AlertOutbox, [outbox_row("recovered", payload, now)])
+        add_outbox_rows(conn, [outbox_row("recovered", payload, now)])
         return len(parked)

@@ -1,4 +1,8 @@
-"""Read-side queries: the failed queue's pages, a record's history, status counts."""
+"""Read-side queries: the failed queue's pages, a record's history, status counts.
+
+The statements are `storage.reads` and `storage.records`; this module turns their rows into
+the engine's results.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
-from sqlalchemy.orm import Session
-
-from storage.models import (
-    Attempt,
-    GatewayStatus,
-    Record,
-    RecordChange,
-    RetryEvent,
-    RetryEventItem,
-    SyncLogEntry,
-)
-from storage.queue import FAILED, PENDING, STATES, in_failed_queue
-from storage.queue_pages import page_query, queue_count
+from storage import reads
+from storage import records as stored
+from storage.db import Tx
+from storage.queue import STATES
 from sync_engine.chunk_writer import retry_count
 from sync_engine.errors import UnknownRecord
 from sync_engine.money import from_minor
@@ -37,127 +31,65 @@ from sync_engine.results import (
 )
 
 
-def count(session: Session, condition: ColumnElement[bool]) -> int:
-    """How many sync log entries match `condition`."""
-    query = select(func.count()).select_from(SyncLogEntry).where(condition)
-    return session.scalar(query) or 0
+def any_due(session: Tx, now: datetime) -> bool:
+    """Whether any failed record's automatic retry has come (parked ones never come)."""
+    return reads.count_due(session, now) > 0
 
 
-def due(now: datetime) -> ColumnElement[bool]:
-    """Failed records whose automatic retry has come (parked ones never come)."""
-    return (
-        (SyncLogEntry.state == FAILED)
-        & (SyncLogEntry.next_attempt_at <= now)
-        & SyncLogEntry.parked.is_(False)
-    )
-
-
-def held_back(session: Session, now: datetime) -> int:
+def held_back(session: Tx, now: datetime) -> int:
     """Records an automatic run would send now: the pending ones and the failed ones due."""
-    return count(session, (SyncLogEntry.state == PENDING) | due(now))
+    return reads.held_back(session, now)
 
 
-def max_record_id(session: Session, condition: ColumnElement[bool]) -> int | None:
-    """The highest record id matching `condition` (the end of a snapshot of the queue)."""
-    query = select(func.max(SyncLogEntry.record_id)).where(condition)
-    return session.scalar(query)
+def failed_queue_end(session: Tx) -> int | None:
+    """The highest record id in the failed queue (the end of a snapshot of it), or None."""
+    return reads.failed_queue_end(session)
 
 
-def states_of(session: Session, source_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+def failed_queue_size(session: Tx) -> int:
+    """How many records the failed queue holds, counted as a retry of all of it sees them."""
+    return reads.failed_queue_size(session)
+
+
+def states_of(session: Tx, source_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
     """source_id -> (record id, sync state) for the known ones among `source_ids`."""
     source_ids = [s for s in source_ids if nameable(s)]
-    rows = session.execute(
-        select(Record.source_id, Record.id, SyncLogEntry.state)
-        .join(SyncLogEntry, SyncLogEntry.record_id == Record.id)
-        .where(Record.source_id.in_(source_ids))
-    )
-    found = {source_id: (rid, state) for source_id, rid, state in rows}
+    found = stored.states_of(session, source_ids)
     return {s: found[s] for s in source_ids if s in found}
 
 
-def source_ids(session: Session, record_ids: Sequence[int]) -> list[str]:
+def source_ids(session: Tx, record_ids: Sequence[int]) -> list[str]:
     """The source_ids of these record ids, in the same order."""
-    if not record_ids:
-        return []
-    names = dict(
-        session.execute(select(Record.id, Record.source_id).where(Record.id.in_(record_ids))).all()
-    )
+    names = stored.source_ids(session, record_ids)
     return [names[r] for r in record_ids if r in names]
 
 
-def record_ids(session: Session, names: Sequence[str]) -> dict[str, int]:
+def record_ids(session: Tx, names: Sequence[str]) -> dict[str, int]:
     """source_id -> record id for these source_ids."""
-    if not names:
-        return {}
-    return dict(
-        session.execute(
-            select(Record.source_id, Record.id).where(Record.source_id.in_(names))
-        ).all()
-    )
+    return stored.record_ids(session, names)
 
 
 def failed_page(
-    session: Session, kind: str | None, error_class: str | None, after: int | None, limit: int
+    session: Tx, kind: str | None, error_class: str | None, after: int | None, limit: int
 ) -> FailedPage:
     """A keyset page of the failed queue, with every error message of each record."""
-    page = page_query(session, kind, error_class, after or 0, limit + 1)
-    # One statement for the page's ids and their rows, so both see the same queue; plain
-    # columns, not ORM objects, as a page is read and forgotten.
-    rows = session.execute(
-        select(page.c.record_id, *PAGE_COLUMNS)
-        .select_from(page)
-        .join(SyncLogEntry, SyncLogEntry.record_id == page.c.record_id)
-        .join(Record, Record.id == page.c.record_id)
-        .order_by(page.c.record_id)
-    ).all()
+    rows = reads.page_rows(session, kind, error_class, after or 0, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    errors = _errors(session, [row.record_id for row in rows])
+    errors = reads.failure_messages(session, [row.record_id for row in rows])
     items = tuple(_failed_record(row, row, errors.get(row.record_id, [])) for row in rows)
-    total = queue_count(session, kind, error_class)
+    total = reads.queue_size(session, kind, error_class)
     return FailedPage(items, total, rows[-1].record_id if more else None)
 
 
-# What a queue row shows: the names `_shared_fields` and `_failed_record` read.
-PAGE_COLUMNS = (
-    Record.source_id,
-    Record.kind,
-    Record.payee_id,
-    Record.payee_name,
-    Record.amount_minor,
-    Record.currency,
-    SyncLogEntry.state,
-    SyncLogEntry.error_class,
-    SyncLogEntry.attempt_count,
-    SyncLogEntry.next_attempt_at,
-    SyncLogEntry.parked,
-    SyncLogEntry.last_error,
-)
-
-
-def failed_count(session: Session) -> int:
+def failed_count(session: Tx) -> int:
     """How many records the failed queue holds."""
-    return queue_count(session, None, None)
+    return reads.queue_size(session)
 
 
-def _errors(session: Session, ids: list[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
-    if not ids:
-        return found
-    query = (
-        select(Attempt.record_id, Attempt.error)
-        .where(
-            Attempt.record_id.in_(ids), Attempt.error.is_not(None), Attempt.outcome != "succeeded"
-        )
-        .order_by(Attempt.id)
-    )
-    for rid, error in session.execute(query):
-        found.setdefault(rid, []).append(error or "")
-    return found
-
-
-def _shared_fields(record: Record | Row[Any], entry: SyncLogEntry | Row[Any]) -> dict[str, Any]:
-    """What a queue row and a history both say of a record."""
+def _shared_fields(record: Any, entry: Any) -> dict[str, Any]:
+    """What a queue row and a history both say of a record (a stored record and its sync
+    log entry, or one row with the columns of both)."""
     return {
         "source_id": record.source_id,
         "kind": record.kind,
@@ -173,38 +105,23 @@ def _shared_fields(record: Record | Row[Any], entry: SyncLogEntry | Row[Any]) ->
     }
 
 
-def _failed_record(
-    record: Record | Row[Any], entry: SyncLogEntry | Row[Any], errors: list[str]
-) -> FailedRecord:
+def _failed_record(record: Any, entry: Any, errors: list[str]) -> FailedRecord:
     return FailedRecord(
         **_shared_fields(record, entry), last_error=entry.last_error, errors=tuple(errors)
     )
 
 
-def history(session: Session, source_id: str) -> History:
+def history(session: Tx, source_id: str) -> History:
     """Everything known of one record."""
     if not nameable(source_id):
         raise UnknownRecord([source_id])
-    row = session.execute(
-        select(Record, SyncLogEntry)
-        .join(SyncLogEntry, SyncLogEntry.record_id == Record.id)
-        .where(Record.source_id == source_id)
-    ).first()
-    if row is None:
+    found = reads.record_and_entry(session, source_id)
+    if found is None:
         raise UnknownRecord([source_id])
-    record, entry = row
-    attempts = session.scalars(
-        select(Attempt).where(Attempt.record_id == record.id).order_by(Attempt.id)
-    )
-    events = session.execute(
-        select(RetryEvent, RetryEventItem.result)
-        .join(RetryEventItem, RetryEventItem.retry_event_id == RetryEvent.id)
-        .where(RetryEventItem.record_id == record.id)
-        .order_by(RetryEvent.id)
-    )
-    changes = session.scalars(
-        select(RecordChange).where(RecordChange.record_id == record.id).order_by(RecordChange.id)
-    )
+    record, entry = found
+    attempts = reads.attempts_of(session, record.id)
+    events = reads.retry_events_of(session, record.id)
+    changes = reads.changes_of(session, record.id)
     return History(
         **_shared_fields(record, entry),
         accounting_ref=entry.accounting_ref,
@@ -232,21 +149,15 @@ def history(session: Session, source_id: str) -> History:
     )
 
 
-def status(session: Session) -> Status:
+def status(session: Tx) -> Status:
     """Counts by state and by error class of the failed queue, and the gateway's last answer."""
     by_state = dict.fromkeys(STATES, 0)
-    by_state.update(
-        session.execute(select(SyncLogEntry.state, func.count()).group_by(SyncLogEntry.state)).all()
-    )
+    by_state.update(reads.counts_by_state(session))
     by_class = dict.fromkeys(ERROR_CLASSES, 0)
-    rows = session.execute(
-        select(SyncLogEntry.error_class, func.count())
-        .where(in_failed_queue())
-        .group_by(SyncLogEntry.error_class)
-    )
-    by_class.update({error_class: n for error_class, n in rows if error_class})
-    parked = count(session, in_failed_queue() & SyncLogEntry.parked.is_(True))
-    gateway = session.get(GatewayStatus, 1)
+    rows = reads.failed_counts_by_class(session)
+    by_class.update({error_class: n for error_class, n in rows.items() if error_class})
+    parked = reads.parked_count(session)
+    gateway = reads.gateway_status(session)
     return Status(
         by_state=by_state,
         by_error_class=by_class,

@@ -12,11 +12,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TypeVar
 
-from sqlalchemy.orm import Session
-
-from storage.bulk import NEW_RECORD_COLUMNS, find_source_ids, insert_pending
-from storage.models import Record, RecordChange, SyncLogEntry
-from storage.queue import PENDING
+from storage import records as stored
+from storage.bulk import NEW_RECORD_COLUMNS
+from storage.db import Tx
+from storage.models import Record
 from sync_engine.contract import Posting, format_time
 from sync_engine.money import from_minor, minor_unit, to_minor
 
@@ -91,15 +90,15 @@ def record_values(posting: Posting) -> dict[str, object]:
     }
 
 
-def known_source_ids(session: Session, source_ids: Iterable[str]) -> dict[str, int]:
+def known_source_ids(session: Tx, source_ids: Iterable[str]) -> dict[str, int]:
     """The stored records among `source_ids`: source_id -> record id."""
-    return find_source_ids(session.connection(), list(source_ids))
+    return stored.find_known(session, list(source_ids))
 
 
-def insert_new(session: Session, postings: list[Posting], now: datetime) -> int:
+def insert_new(session: Tx, postings: list[Posting], now: datetime) -> int:
     """Insert postings as new pending records (the caller has removed known source_ids)."""
     rows = new_rows(postings, now)
-    insert_pending(session.connection(), rows, now)
+    stored.insert_pending(session, rows, now)
     return len(rows)
 
 
@@ -149,32 +148,18 @@ def _text(value: object) -> str:
     return format_time(value) if isinstance(value, datetime) else str(value)
 
 
-def apply_correction(
-    session: Session, record: Record, posting: Posting, by: str, now: datetime
-) -> None:
+def apply_correction(session: Tx, record: Record, posting: Posting, by: str, now: datetime) -> None:
     """Replace a record's data, give it a new key, queue it again and note the change."""
     changes = changed_fields(record, posting)
-    old_key = record.idempotency_key
-    for name, value in record_values(posting).items():
-        setattr(record, name, value)
-    record.idempotency_key = new_idempotency_key()
-    entry = session.get(SyncLogEntry, record.id)
-    assert entry is not None
-    entry.kind = record.kind  # the queue's copy, for its indexes
-    entry.state, entry.updated_at = PENDING, now
-    entry.error_class = entry.last_error = entry.next_attempt_at = None
-    entry.auto_streak, entry.parked = 0, False
-    detail = {"changes": changes, "old_idempotency_key": old_key}
-    session.add(
-        RecordChange(
-            record_id=record.id,
-            at=now,
-            action="corrected",
-            by=by,
-            reason="re-imported with --update",
-            detail=json.dumps(detail),
-        )
+    detail = {"changes": changes, "old_idempotency_key": record.idempotency_key}
+    change = stored.Change(
+        at=now,
+        action="corrected",
+        by=by,
+        reason="re-imported with --update",
+        detail=json.dumps(detail),
     )
+    stored.correct(session, record, record_values(posting), new_idempotency_key(), change)
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -13,8 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
-
+from storage.db import Database
 from storage.queue import Claimed, claim, release
 from sync_engine.chunk_writer import MANUAL, GatewayNotes, Plan, record_answers
 from sync_engine.ledger import Ledger
@@ -54,7 +53,7 @@ class Tally:
 class Sender:
     """Sends chunks on a bounded pool of threads, each chunk claimed just before it is sent."""
 
-    db: Engine
+    db: Database
     ledger: Ledger
     executor: ThreadPoolExecutor
     clock: Callable[[], datetime]
@@ -90,7 +89,7 @@ class Sender:
             submitted += len(chunk.record_ids)
         while pending:
             pending = self._collect_some(pending, tally, progress, total)
-        with self.db.begin() as conn:
+        with self.db.connection() as conn:
             self.notes.write(conn, force=True)
         return tally
 
@@ -127,7 +126,7 @@ class Sender:
         self.ledger.reserve()
         now = self.clock()
         # Core connections, not ORM sessions: this path runs once per chunk, and is hot.
-        with self.db.begin() as conn:
+        with self.db.connection() as conn:
             claimed = claim(
                 conn,
                 chunk.record_ids,
@@ -148,7 +147,7 @@ class Sender:
         # Single postings stop short when the gateway goes down mid-chunk (automatic runs).
         sent, unsent = claimed[: len(results)], claimed[len(results) :]
         now = self.clock()
-        with self.db.begin() as conn:
+        with self.db.connection() as conn:
             one_request = self.ledger.limits.max_batch > 1 and len(claimed) > 1
             down = self.watch.record(
                 conn,

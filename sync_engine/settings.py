@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The accounting systems a ledger adapter exists for (`sync_engine.ledger.make_ledger`).
@@ -54,3 +54,5 @@ class Settings(BaseSettings):
     probe_cap_seconds: float = Field(
         600.0, gt=0, validation_alias=_env("SYNCBOT_PROBE_CAP_SECONDS")
     )
+    # Encrypts the ledger's OAuth tokens in the database (sync_engine/secret_box.py).
+    secret_key: SecretStr | None = Field(None, validation_alias=_env("SYNCBOT_SECRET_KEY"))

@@ -7,17 +7,19 @@ import random
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
 
-from storage.db import make_engine
+from storage.db import Database, make_engine
 from sync_engine.build import build_engine
 from sync_engine.contract import Posting
 from sync_engine.engine import SyncEngine
 from sync_engine.gateway_sim import GatewaySimulator, SimConfig
+from sync_engine.import_writer import ImportChunks
 from sync_engine.settings import Settings
 
 PG_URL = os.environ.get("SYNCBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -80,6 +82,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     _drop_pg_schema(schema)
 
 
+@contextmanager
+def open_database(url: str, *, migrate: bool = True) -> Iterator[Database]:
+    """The database at `url`, migrated unless `migrate` is off; disposed when the block ends."""
+    database = Database.open(url, migrate=migrate)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """The test's database, migrated, for seeding and inspecting rows beside the engine."""
+    with open_database(database_url) as opened:
+        yield opened
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh schema on the PostgreSQL server (for tests of several processes on one database)."""
@@ -124,8 +143,14 @@ def settings_for(database_url: str, gateway_url: str, **overrides: object) -> Se
 
 
 @pytest.fixture
+def import_chunks() -> ImportChunks:
+    """How the engines of `make_engine_for` cut an import (a module may make them small)."""
+    return ImportChunks()
+
+
+@pytest.fixture
 def make_engine_for(
-    database_url: str, sim: GatewaySimulator, clock: FakeClock
+    database_url: str, sim: GatewaySimulator, clock: FakeClock, import_chunks: ImportChunks
 ) -> Iterator[Callable[..., SyncEngine]]:
     """Build engines on the test's database and simulator; all are closed afterwards."""
     engines: list[SyncEngine] = []
@@ -133,7 +158,7 @@ def make_engine_for(
     def build(**overrides: object) -> SyncEngine:
         checkpoint = overrides.pop("checkpoint", None)
         rng = overrides.pop("rng", None) or random.Random(7)
-        kwargs: dict[str, object] = {"clock": clock, "rng": rng}
+        kwargs: dict[str, object] = {"clock": clock, "rng": rng, "import_chunks": import_chunks}
         if checkpoint is not None:
             kwargs["checkpoint"] = checkpoint
         engine = build_engine(settings_for(database_url, sim.url, **overrides), **kwargs)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ import uuid
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import Block
 
+from bot.logs import log_with_id
 from bot.slack.alert_message import alert_blocks, alert_text, outage_blocks, outage_text
 from bot.slack.blocks import new_nonce
 from bot.slack.messenger import Messenger, NotInChannel
@@ -79,7 +80,7 @@ class AlertPoster:
         try:
             self.flush()
         except Exception:
-            log.exception("posting alerts failed [error id %s]", uuid.uuid4().hex[:8])
+            log_with_id(log, "posting alerts failed")
 
     def stop(self) -> None:
         """Hand the lease back so another replica flushes without waiting for it to expire."""

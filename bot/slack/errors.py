@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackClientError
 
+from bot.logs import log_with_id
 from bot.slack.answers import STALE_BUTTON, crashed, trouble
 from bot.slack.deps import Deps
 from bot.slack.list_state import BadListState
@@ -36,9 +36,7 @@ def message_for(error: BaseException) -> str:
         return trouble(str(error))
     if isinstance(error, BadListState):
         return STALE_BUTTON
-    error_id = uuid.uuid4().hex[:8]
-    log.error("unexpected error [error id %s]", error_id, exc_info=error)
-    return crashed(error_id)
+    return crashed(log_with_id(log, "unexpected error", error=error))
 
 
 def report(

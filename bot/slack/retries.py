@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackClientError
 from slack_sdk.models.blocks import Block
 
+from bot.logs import log_with_id
 from bot.slack.blocks import new_nonce
 from bot.slack.list_state import ListState
 from bot.slack.messenger import Messenger, NotInChannel
@@ -157,8 +157,7 @@ class Retrier:
             reply.trouble(str(exc))
             return
         except Exception:
-            error_id = uuid.uuid4().hex[:8]
-            log.exception("retry for %s failed [error id %s]", order.requested_by, error_id)
+            error_id = log_with_id(log, "retry for %s failed", order.requested_by)
             reply.trouble(f"The retry stopped on an error inside syncbot (error id {error_id}).")
             return
         reply.finish(result, self._outage())

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, text
 
-from storage.db import make_engine
+from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import AlertMessage, AlertOutbox
 from sync_engine.gateway_sim import Fault
-from tests.conftest import posting
+from tests.conftest import open_database, posting
 
 ALERTS = "C0ALERTS"
 
@@ -23,14 +23,14 @@ def fail(engine, sim, numbers, fault="unavailable"):
     sim.faults.clear()
 
 
-def unposted(engine) -> int:
-    with engine._reads() as session:
+def unposted(database: Database) -> int:
+    with database.reading() as session:
         return session.scalar(
             select(func.count()).select_from(AlertOutbox).where(AlertOutbox.posted_at.is_(None))
         )
 
 
-def test_first_failures_make_one_draft_with_the_first_five_shown(make_engine_for, sim):
+def test_first_failures_make_one_draft_with_the_first_five_shown(database, make_engine_for, sim):
     engine = make_engine_for()
     assert engine.alert_outbox().next_draft(ALERTS) is None
     fail(engine, sim, range(1, 8))
@@ -44,9 +44,9 @@ def test_first_failures_make_one_draft_with_the_first_five_shown(make_engine_for
     assert "503" in first.error and not first.parked
 
     alert_id = engine.alert_outbox().posted(draft, "1700000000.000100")
-    assert unposted(engine) == 0
+    assert unposted(database) == 0
     assert engine.alert_outbox().next_draft(ALERTS) is None
-    with engine._reads() as session:
+    with database.reading() as session:
         kept = session.get(AlertMessage, alert_id)
         assert (kept.channel, kept.ts, kept.failed) == (ALERTS, "1700000000.000100", 7)
 
@@ -99,11 +99,13 @@ def test_a_record_failing_again_does_not_alert_until_it_is_parked(make_engine_fo
     assert engine.alert_outbox().next_draft(ALERTS) is None  # a manual failure is no new alert
 
 
-def test_a_dropped_alert_marks_its_rows_and_the_next_burst_posts_again(make_engine_for, sim):
+def test_a_dropped_alert_marks_its_rows_and_the_next_burst_posts_again(
+    database, make_engine_for, sim
+):
     engine = make_engine_for()
     fail(engine, sim, [1])
     engine.alert_outbox().posted(engine.alert_outbox().next_draft(ALERTS), None)
-    assert unposted(engine) == 0
+    assert unposted(database) == 0
     fail(engine, sim, [2])
     draft = engine.alert_outbox().next_draft(ALERTS)
     # The dropped alert's burst is still open: its message is posted anew, with both records.
@@ -123,8 +125,8 @@ def test_one_process_at_a_time_holds_the_flushing_lease(make_engine_for, clock):
 
 
 def test_migration_0003_keeps_the_outbox_rows_unposted(database_url):
-    db = make_engine(database_url)
-    try:
+    with open_database(database_url, migrate=False) as opened:
+        db = opened.engine
         upgrade(db, "0002")
         with db.begin() as conn:
             conn.execute(
@@ -138,5 +140,3 @@ def test_migration_0003_keeps_the_outbox_rows_unposted(database_url):
             row = conn.execute(text("SELECT posted_at, alert_id FROM alert_outbox")).one()
             assert tuple(row) == (None, None)
             assert conn.execute(text("SELECT count(*) FROM alert_messages")).scalar() == 0
-    finally:
-        db.dispose()

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from storage.db import Database
 from storage.models import Attempt, SyncLogEntry
 from sync_engine.gateway_sim import Fault
 from tests.conftest import TOKEN, posting
@@ -34,8 +35,8 @@ def posted_keys(sim) -> Counter[str]:
     return counts
 
 
-def states(engine) -> Counter[str]:
-    with engine._sessions() as session:
+def states(database: Database) -> Counter[str]:
+    with database.session() as session:
         return Counter(session.scalars(select(SyncLogEntry.state)))
 
 
@@ -70,7 +71,7 @@ def test_a_second_retry_skips_what_the_first_holds(make_engine_for, sim):
     assert all(count == 1 for count in (sim.booking_count(k) for k in sim.bookings()))
 
 
-def test_two_admins_overlapping_selections_send_each_record_once(make_engine_for, sim):
+def test_two_admins_overlapping_selections_send_each_record_once(database, make_engine_for, sim):
     engines = [make_engine_for(), make_engine_for()]
     fail_all(engines[0], sim, 40)
     sim.config.latency_seconds = 0.02
@@ -97,7 +98,7 @@ def test_two_admins_overlapping_selections_send_each_record_once(make_engine_for
     assert sorted(succeeded) == [f"RMB-2026-{i:04d}" for i in range(1, 41)]
     assert set(skipped) <= {f"RMB-2026-{i:04d}" for i in range(11, 31)}
     assert len(succeeded) + len(skipped) == 60
-    assert states(engines[0]) == Counter({"succeeded": 40})
+    assert states(database) == Counter({"succeeded": 40})
 
 
 class Crash(Exception):
@@ -105,7 +106,7 @@ class Crash(Exception):
 
 
 @pytest.mark.parametrize("where", ["claimed", "sent", "answered"])
-def test_a_crash_leaves_nothing_stuck(make_engine_for, sim, clock, where):
+def test_a_crash_leaves_nothing_stuck(database, make_engine_for, sim, clock, where):
     engine = make_engine_for(lease_seconds=30)
     fail_all(engine, sim, 5)
 
@@ -115,7 +116,7 @@ def test_a_crash_leaves_nothing_stuck(make_engine_for, sim, clock, where):
 
     with pytest.raises(Crash):
         make_engine_for(checkpoint=crash, lease_seconds=30).retry_all(requested_by="t", via="cli")
-    assert states(engine)["syncing"] == 5
+    assert states(database)["syncing"] == 5
 
     # Before the lease expires nobody may take them; after, they are back in the queue.
     assert make_engine_for().retry_all(requested_by="t", via="cli").attempted == 0
@@ -123,9 +124,9 @@ def test_a_crash_leaves_nothing_stuck(make_engine_for, sim, clock, where):
     result = make_engine_for().retry_all(requested_by="t", via="cli")
 
     assert len(result.succeeded) == 5
-    assert states(engine) == Counter({"succeeded": 5})
+    assert states(database) == Counter({"succeeded": 5})
     assert all(sim.booking_count(k) == 1 for k in sim.bookings())
-    with engine._sessions() as session:
+    with database.session() as session:
         attempts = session.scalar(select(func.count()).select_from(Attempt))
     assert attempts == 10  # the first postings and the recovered retry; the lost one never wrote
 
@@ -149,7 +150,7 @@ KILLER = textwrap.dedent(
 
 @pytest.mark.parametrize("where", ["sent", "answered"])
 def test_a_killed_process_is_recovered_without_double_booking(
-    make_engine_for, sim, database_url, where
+    database, make_engine_for, sim, clock, database_url, where
 ):
     engine = make_engine_for()
     fail_all(engine, sim, 12)
@@ -157,13 +158,13 @@ def test_a_killed_process_is_recovered_without_double_booking(
         [sys.executable, "-c", KILLER, database_url, sim.url, TOKEN, where], timeout=60
     )
     assert proc.returncode == -9
-    assert states(engine)["syncing"] > 0
+    assert states(database)["syncing"] > 0
 
     from sync_engine.engine import utcnow
 
-    engine._clock = engine._sender.clock = lambda: utcnow() + timedelta(seconds=5)
+    clock.now = utcnow() + timedelta(seconds=5)  # the killed process's leases ran on real time
     result = engine.retry_all(requested_by="t", via="cli")
     assert not result.failed
-    assert states(engine) == Counter({"succeeded": 12})
+    assert states(database) == Counter({"succeeded": 12})
     assert all(sim.booking_count(k) == 1 for k in sim.bookings())
     assert len(sim.bookings()) == 12

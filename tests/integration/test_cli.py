@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -146,7 +147,10 @@ def test_a_file_with_bad_rows_imports_nothing_and_names_line_and_field(cli: Cli)
 # -- sync and the failed queue ---------------------------------------------------------------
 
 
-def test_sync_failures_then_failed_json_and_its_filters(cli: Cli, gateway: Gateway) -> None:
+@pytest.fixture
+def first_sync(cli: Cli, gateway: Gateway) -> dict[str, Any]:
+    """Four records synced once by the CLI: RMB-0001 booked, HON-0002 and RMB-0004 refused
+    (unknown payee), RMB-0003 met a 503; the sync's JSON answer."""
     path = cli.write_json(
         "approved.json",
         [
@@ -159,10 +163,15 @@ def test_sync_failures_then_failed_json_and_its_filters(cli: Cli, gateway: Gatew
     with engine_on(cli) as engine:
         assert engine.import_file(path, by="arrange").imported == 4
     gateway.add_faults(VALIDATION_404, {"kind": "unavailable", "source_ids": ["RMB-0003"]})
-    # One posting per request, so the 503 aimed at RMB-0003 spares the others.
-    settings = {"ACCOUNTING_GATEWAY_BATCH_SIZE": "1", "SYNCBOT_BACKOFF_BASE_SECONDS": "1.5"}
+    return cli("sync", "--json", env=ONE_PER_REQUEST).expect(1).json()
 
-    ran = cli("sync", "--json", env=settings).expect(1).json()
+
+# One posting per request, so the 503 aimed at RMB-0003 spares the others.
+ONE_PER_REQUEST = {"ACCOUNTING_GATEWAY_BATCH_SIZE": "1", "SYNCBOT_BACKOFF_BASE_SECONDS": "1.5"}
+
+
+def test_sync_json_names_what_was_booked_and_what_failed(first_sync: dict[str, Any]) -> None:
+    ran = first_sync
     assert set(ran) == {"initial", "retries", "recovered_leases", "outage", "held_back"}
     assert ran["outage"] is None and ran["held_back"] == 0
     initial = ran["initial"]
@@ -171,12 +180,11 @@ def test_sync_failures_then_failed_json_and_its_filters(cli: Cli, gateway: Gatew
     assert initial["succeeded"][0]["accounting_ref"]
     assert sorted(ids(initial["failed"])) == ["HON-0002", "RMB-0003", "RMB-0004"]
 
-    everything, transient, stuck = cli.together(
-        ["failed", "--json"],
-        ["failed", "--error-class", "transient", "--json"],
-        ["failed", "--kind", "reimbursement", "--error-class", "needs_attention", "--json"],
-    )
-    rows = everything.expect(0).json()
+
+def test_failed_json_lists_each_failure_oldest_first_with_its_details(
+    cli: Cli, first_sync: dict[str, Any]
+) -> None:
+    rows = cli("failed", "--json").expect(0).json()
     assert ids(rows) == ["HON-0002", "RMB-0003", "RMB-0004"]  # oldest first
     by_id = {row["source_id"]: row for row in rows}
     for row in rows:
@@ -198,24 +206,45 @@ def test_sync_failures_then_failed_json_and_its_filters(cli: Cli, gateway: Gatew
     slow = by_id["RMB-0003"]
     assert (slow["amount"], slow["error_class"]) == ("7.05", "transient")
     assert "503" in slow["last_error"]
-    next_try = utc(slow["next_attempt_at"])
+    utc(slow["next_attempt_at"])
     # If the first sync happened to find its own backoff due at once, it retried once already.
     assert slow["retry_count"] in (0, 1) and len(slow["errors"]) == slow["retry_count"] + 1
 
+
+def test_failed_json_filters_by_error_class_and_kind(cli: Cli, first_sync: dict[str, Any]) -> None:
+    transient, stuck = cli.together(
+        ["failed", "--error-class", "transient", "--json"],
+        ["failed", "--kind", "reimbursement", "--error-class", "needs_attention", "--json"],
+    )
     assert ids(transient.expect(0).json()) == ["RMB-0003"]
     assert ids(stuck.expect(0).json()) == ["RMB-0004"]
 
-    # The ledger is back: once its backoff is due, the next sync retries RMB-0003 on its own;
-    # needs_attention records wait for a person.
+
+def sync_once_the_ledger_is_back(cli: Cli, gateway: Gateway) -> dict[str, Any]:
+    """Fix the ledger, wait until RMB-0003's backoff is due, sync again; its JSON answer."""
+    [slow] = cli("failed", "--error-class", "transient", "--json").expect(0).json()
+    next_try = utc(slow["next_attempt_at"])
     gateway.fix(kind="unavailable")
     time.sleep(max(0.0, (next_try + timedelta(seconds=1) - datetime.now(UTC)).total_seconds()))
-    again = cli("sync", "--json", env=settings).expect(0).json()
+    return cli("sync", "--json", env=ONE_PER_REQUEST).expect(0).json()
+
+
+def test_the_next_sync_retries_a_due_transient_failure_on_its_own(
+    cli: Cli, gateway: Gateway, first_sync: dict[str, Any]
+) -> None:
+    # needs_attention records wait for a person.
+    again = sync_once_the_ledger_is_back(cli, gateway)
     assert again["initial"]["succeeded"] == [] and again["initial"]["failed"] == []
     event = again["retries"]["retry_event_id"]
     assert isinstance(event, int)
     assert ids(again["retries"]["succeeded"]) == ["RMB-0003"]
     assert again["retries"]["failed"] == []
 
+
+def test_history_json_shows_the_failure_then_the_automatic_success(
+    cli: Cli, gateway: Gateway, first_sync: dict[str, Any]
+) -> None:
+    event = sync_once_the_ledger_is_back(cli, gateway)["retries"]["retry_event_id"]
     history = cli("history", "RMB-0003", "--json").expect(0).json()
     assert history["state"] == "succeeded"
     assert history["sync_log"]["state"] == "succeeded"
@@ -239,10 +268,16 @@ def test_sync_failures_then_failed_json_and_its_filters(cli: Cli, gateway: Gatew
 # -- retry -----------------------------------------------------------------------------------
 
 
-def test_retry_selected_unknown_ids_and_history(cli: Cli, gateway: Gateway) -> None:
+@pytest.fixture
+def two_refused(cli: Cli, gateway: Gateway) -> dict[str, Any]:
+    """RMB-0001 and HON-0002, both refused (unknown payee); the gateway's stats after."""
     arrange(cli, [record("RMB-0001", "VOL-404"), record("HON-0002", "VOL-404")], VALIDATION_404)
-    before = gateway.stats()
+    return gateway.stats()
 
+
+def test_retry_refuses_unknown_or_missing_ids_and_sends_nothing(
+    cli: Cli, gateway: Gateway, two_refused: dict[str, Any]
+) -> None:
     unknown, no_ids, both = cli.together(
         ["retry", "NOPE-9", "RMB-0001", "--json"], ["retry"], ["retry", "--all", "RMB-0001"]
     )
@@ -250,13 +285,21 @@ def test_retry_selected_unknown_ids_and_history(cli: Cli, gateway: Gateway) -> N
     assert unknown.out == ""
     no_ids.expect(2).reason()
     both.expect(2).reason()
-    assert gateway.stats() == before  # nothing was sent, not even RMB-0001
+    assert gateway.stats() == two_refused  # nothing was sent, not even RMB-0001
 
+
+def retry_one(cli: Cli, gateway: Gateway) -> dict[str, Any]:
+    """The ledger knows the payee now: `retry RMB-0001 --json`, its answer."""
     gateway.fix(kind="validation")
-    answer = cli("retry", "RMB-0001", "--json").expect(0).json()
+    return cli("retry", "RMB-0001", "--json").expect(0).json()
+
+
+def test_retry_of_one_id_books_that_record_alone(
+    cli: Cli, gateway: Gateway, two_refused: dict[str, Any]
+) -> None:
+    answer = retry_one(cli, gateway)
     assert set(answer) == RETRY_KEYS
-    event = answer["retry_event_id"]
-    assert isinstance(event, int)
+    assert isinstance(answer["retry_event_id"], int)
     assert ids(answer["succeeded"]) == ["RMB-0001"]
     ref = answer["succeeded"][0]["accounting_ref"]
     assert isinstance(ref, str) and ref
@@ -264,10 +307,13 @@ def test_retry_selected_unknown_ids_and_history(cli: Cli, gateway: Gateway) -> N
     after = gateway.stats(keys=True)
     assert after["bookings"] == 1 and after["duplicate_bookings"] == 0  # HON-0002 stayed put
 
-    history, missing = cli.together(
-        ["history", "RMB-0001", "--json"], ["history", "NOPE-9", "--json"]
-    )
-    data = history.expect(0).json()
+
+def test_history_json_shows_the_refusal_then_the_manual_retry(
+    cli: Cli, gateway: Gateway, two_refused: dict[str, Any]
+) -> None:
+    answer = retry_one(cli, gateway)
+    event, ref = answer["retry_event_id"], answer["succeeded"][0]["accounting_ref"]
+    data = cli("history", "RMB-0001", "--json").expect(0).json()
     assert (data["source_id"], data["state"], data["accounting_ref"]) == (
         "RMB-0001",
         "succeeded",
@@ -299,7 +345,10 @@ def test_retry_selected_unknown_ids_and_history(cli: Cli, gateway: Gateway) -> N
     assert (retry_event["id"], retry_event["kind"]) == (event, "selected")
     assert (retry_event["via"], retry_event["requested_by"]) == ("cli", USER)
     utc(retry_event["at"])
-    assert "NOPE-9" in missing.expect(2).reason()
+
+
+def test_history_of_an_unknown_id_exits_2_naming_it(cli: Cli) -> None:
+    assert "NOPE-9" in cli("history", "NOPE-9", "--json").expect(2).reason()
 
 
 def test_retry_all_is_one_event_and_exits_1_while_some_fail(cli: Cli, gateway: Gateway) -> None:

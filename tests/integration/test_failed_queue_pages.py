@@ -6,11 +6,10 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, text, update
 
-from storage.db import make_engine
 from storage.migrate import alembic_config, upgrade
 from storage.models import SyncLogEntry
 from sync_engine.gateway_sim import Fault
-from tests.conftest import posting
+from tests.conftest import open_database, posting
 from tests.integration.test_records import entry, row, write
 
 QUEUE_INDEXES = {
@@ -65,13 +64,15 @@ def test_every_filter_pages_its_part_of_the_queue_with_its_total(
         assert engine.count_failed() == len(wanted) == 24
 
 
-def test_a_record_being_retried_stays_listed_and_a_first_send_is_not(make_engine_for, sim):
+def test_a_record_being_retried_stays_listed_and_a_first_send_is_not(
+    database, make_engine_for, sim
+):
     engine = make_engine_for(batch_size=1)
     engine.submit([posting(1), posting(2), posting(3)])
     sim.faults.add(Fault(kind="unavailable", source_ids=("RMB-2026-0001",)))
     engine.sync(requested_by="t", via="cli")
     engine.submit([posting(4)])
-    with engine._sessions.begin() as session:
+    with database.transaction() as session:
         # As a claim leaves them: a failed record being retried, a new one being sent.
         session.execute(
             update(SyncLogEntry).where(SyncLogEntry.state != "succeeded").values(state="syncing")
@@ -83,7 +84,7 @@ def test_a_record_being_retried_stays_listed_and_a_first_send_is_not(make_engine
 
 
 def test_a_correction_that_changes_the_kind_moves_the_record_between_filters(
-    make_engine_for, sim, tmp_path
+    database, make_engine_for, sim, tmp_path
 ):
     engine = make_engine_for()
     sim.faults.add(Fault(kind="validation"))
@@ -92,15 +93,15 @@ def test_a_correction_that_changes_the_kind_moves_the_record_between_filters(
     assert engine.list_failed(kind="reimbursement").total == 1
 
     engine.import_file(write(tmp_path, "b.jsonl", [row(1, kind="honorarium")]), update=True, by="t")
-    assert entry(engine, "RMB-2026-0001").kind == "honorarium"
+    assert entry(database, "RMB-2026-0001").kind == "honorarium"
     engine.sync(requested_by="t", via="cli")
     assert engine.list_failed(kind="reimbursement").total == 0
     assert [r.source_id for r in engine.list_failed(kind="honorarium").items] == ["RMB-2026-0001"]
 
 
 def test_migration_0002_copies_the_kind_and_adds_the_queue_indexes(database_url):
-    db = make_engine(database_url)
-    try:
+    with open_database(database_url, migrate=False) as opened:
+        db = opened.engine
         upgrade(db, "0001")
         with db.begin() as conn:
             conn.execute(
@@ -130,8 +131,6 @@ def test_migration_0002_copies_the_kind_and_adds_the_queue_indexes(database_url)
             names = {i["name"] for i in inspect(conn).get_indexes("sync_log")}
             columns = {c["name"] for c in inspect(conn).get_columns("sync_log")}
         assert not names & set(QUEUE_INDEXES) and "kind" not in columns
-    finally:
-        db.dispose()
 
 
 def _partial_condition(db, name: str) -> str | None:

@@ -6,21 +6,19 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import Record, SyncLogEntry
-from sync_engine import import_writer
 from sync_engine.errors import ImportRejected
 from sync_engine.gateway_sim import Fault
+from sync_engine.import_writer import ImportChunks
 from tests.integration.test_records import count, row, write
 
 
 @pytest.fixture
-def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+def import_chunks() -> ImportChunks:
     """Chunks of 3 rows, read 2 at a time, so a small file crosses many chunk boundaries."""
-    monkeypatch.setattr(import_writer, "CHUNK", 3)
-    monkeypatch.setattr(import_writer, "READ_CHUNK", 2)
+    return ImportChunks(rows=3, read=2)
 
 
-@pytest.mark.usefixtures("small_chunks")
-def test_stored_ids_are_skipped_and_named_in_file_order(make_engine_for, tmp_path):
+def test_stored_ids_are_skipped_and_named_in_file_order(database, make_engine_for, tmp_path):
     engine = make_engine_for()
     engine.import_file(write(tmp_path, "a.jsonl", [row(n) for n in (2, 5, 9, 11)]), by="t")
 
@@ -28,7 +26,7 @@ def test_stored_ids_are_skipped_and_named_in_file_order(make_engine_for, tmp_pat
 
     assert result.imported == 8
     assert result.duplicates == tuple(f"RMB-2026-{n:04d}" for n in (2, 5, 9, 11))
-    with engine._sessions() as session:
+    with database.session() as session:
         states = session.execute(
             select(SyncLogEntry.state, SyncLogEntry.kind, func.count()).group_by(
                 SyncLogEntry.state, SyncLogEntry.kind
@@ -39,8 +37,7 @@ def test_stored_ids_are_skipped_and_named_in_file_order(make_engine_for, tmp_pat
     assert len(set(keys)) == 12
 
 
-@pytest.mark.usefixtures("small_chunks")
-def test_a_bad_row_after_many_chunks_keeps_nothing(make_engine_for, tmp_path):
+def test_a_bad_row_after_many_chunks_keeps_nothing(database, make_engine_for, tmp_path):
     engine = make_engine_for()
     rows = [row(n) for n in range(1, 15)] + [row(15, amount="1.001")] + [row(16)]
 
@@ -48,11 +45,10 @@ def test_a_bad_row_after_many_chunks_keeps_nothing(make_engine_for, tmp_path):
         engine.import_file(write(tmp_path, "bad.jsonl", rows), by="t")
 
     assert [(p.line, p.field) for p in caught.value.problems] == [(15, "amount")]
-    assert count(engine, Record) == count(engine, SyncLogEntry) == 0
+    assert count(database, Record) == count(database, SyncLogEntry) == 0
 
 
-@pytest.mark.usefixtures("small_chunks")
-def test_a_second_import_of_the_same_file_imports_nothing(make_engine_for, tmp_path):
+def test_a_second_import_of_the_same_file_imports_nothing(database, make_engine_for, tmp_path):
     engine = make_engine_for()
     path = write(tmp_path, "a.jsonl", [row(n) for n in range(1, 8)])
     engine.import_file(path, by="t")
@@ -60,10 +56,9 @@ def test_a_second_import_of_the_same_file_imports_nothing(make_engine_for, tmp_p
     again = engine.import_file(path, by="t")
 
     assert (again.imported, len(again.duplicates)) == (0, 7)
-    assert count(engine, Record) == count(engine, SyncLogEntry) == 7
+    assert count(database, Record) == count(database, SyncLogEntry) == 7
 
 
-@pytest.mark.usefixtures("small_chunks")
 def test_corrections_across_chunks_with_new_rows_between(make_engine_for, sim, tmp_path):
     engine = make_engine_for()
     sim.faults.add(Fault(kind="validation"))

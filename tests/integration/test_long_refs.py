@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, select
 
-from storage.db import make_engine
+from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Attempt, Record, RetryEventItem, SyncLogEntry
 from sync_engine.build import build_engine
 from sync_engine.gateway_sim import Fault
-from tests.conftest import posting, settings_for
+from tests.conftest import open_database, posting, settings_for
+from tests.integration.test_records import book_directly
 
 LENGTHS = [300, 2000]
 # Batches: one full batch and one of five. Singles: a few are enough.
@@ -22,9 +23,9 @@ MODES = [
 RECORDS = {1: 5, 30: 35}
 
 
-def stored_refs(engine) -> dict[str, tuple[str | None, list[str | None]]]:
+def stored_refs(database: Database) -> dict[str, tuple[str | None, list[str | None]]]:
     """source_id -> (the sync log's reference, every attempt's reference)."""
-    with engine._reads() as session:
+    with database.reading() as session:
         logs = session.execute(
             select(Record.source_id, Record.id, SyncLogEntry.accounting_ref).join(
                 SyncLogEntry, SyncLogEntry.record_id == Record.id
@@ -44,7 +45,7 @@ def booked(sim) -> dict[str, str]:
 
 @pytest.mark.parametrize("length", LENGTHS)
 @pytest.mark.parametrize("mode", MODES)
-def test_long_references_are_stored_whole(make_engine_for, sim, length, mode):
+def test_long_references_are_stored_whole(database, make_engine_for, sim, length, mode):
     engine = make_engine_for(**mode)
     sim.config.reference_length = length
     records = RECORDS[mode["batch_size"]]
@@ -56,13 +57,15 @@ def test_long_references_are_stored_whole(make_engine_for, sim, length, mode):
     assert len(refs) == records and all(len(ref) == length for ref in refs.values())
     assert not result.initial.failed, result.initial.failed
     assert {s.source_id: s.accounting_ref for s in result.initial.succeeded} == refs
-    assert stored_refs(engine) == {s: (ref, [ref]) for s, ref in refs.items()}
+    assert stored_refs(database) == {s: (ref, [ref]) for s, ref in refs.items()}
     last = f"RMB-2026-{records:04d}"
     assert engine.history(last).accounting_ref == refs[last]
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_manual_retry_and_its_event_keep_a_long_reference_whole(make_engine_for, sim, mode):
+def test_a_manual_retry_and_its_event_keep_a_long_reference_whole(
+    database, make_engine_for, sim, mode
+):
     engine = make_engine_for(**mode)
     engine.submit([posting(n) for n in range(1, 4)])
     sim.faults.add(Fault(kind="unavailable"))
@@ -74,14 +77,14 @@ def test_a_manual_retry_and_its_event_keep_a_long_reference_whole(make_engine_fo
 
     refs = booked(sim)
     assert {s.source_id: s.accounting_ref for s in result.succeeded} == refs
-    assert {s: entry[0] for s, entry in stored_refs(engine).items()} == refs
-    assert all(entry[1][-1] == refs[s] for s, entry in stored_refs(engine).items())
-    with engine._reads() as session:
+    assert {s: entry[0] for s, entry in stored_refs(database).items()} == refs
+    assert all(entry[1][-1] == refs[s] for s, entry in stored_refs(database).items())
+    with database.reading() as session:
         details = session.execute(select(RetryEventItem.detail)).scalars().all()
     assert sorted(details) == sorted(refs.values())
 
 
-def test_a_reference_found_by_lookup_is_stored_whole(make_engine_for, sim):
+def test_a_reference_found_by_lookup_is_stored_whole(database, make_engine_for, sim):
     # A 502 after booking: the outcome is settled by the lookup, which answers the reference.
     engine = make_engine_for(batch_size=1, concurrency=1)
     sim.config.reference_length = 2000
@@ -92,30 +95,30 @@ def test_a_reference_found_by_lookup_is_stored_whole(make_engine_for, sim):
 
     ref = booked(sim)["RMB-2026-0001"]
     assert [r.status for r in sim.requests()][:2] == [502, 200]  # the posting, its lookup
-    assert len(ref) == 2000 and stored_refs(engine)["RMB-2026-0001"] == (ref, [ref])
+    assert len(ref) == 2000 and stored_refs(database)["RMB-2026-0001"] == (ref, [ref])
 
 
-def test_resolve_stores_a_long_reference_the_lookup_found_whole(make_engine_for, sim):
+def test_resolve_stores_a_long_reference_the_lookup_found_whole(database, make_engine_for, sim):
     engine = make_engine_for(batch_size=1, concurrency=1)
     engine.submit([posting(1)])
     sim.faults.add(Fault(kind="unavailable"))
     engine.sync(requested_by="scheduler", via="scheduler")
     sim.faults.clear()
     sim.config.reference_length = 300
-    with engine._reads() as session:
+    with database.reading() as session:
         key = session.scalars(select(Record.idempotency_key)).one()
     # Booked in the ledger by another way in (the same key), then resolved here.
-    engine._ledger.post(key, posting(1))
+    book_directly(sim, key, posting(1).to_wire())
 
     result = engine.resolve("RMB-2026-0001", "booked by the gateway's own retry", by="U1")
 
     assert result.state == "succeeded" and len(result.accounting_ref or "") == 300
-    assert stored_refs(engine)["RMB-2026-0001"][0] == result.accounting_ref
+    assert stored_refs(database)["RMB-2026-0001"][0] == result.accounting_ref
 
 
 def test_migration_0005_keeps_what_0004_stored_and_then_takes_any_length(database_url, sim):
-    db = make_engine(database_url)
-    try:
+    with open_database(database_url, migrate=False) as opened:
+        db = opened.engine
         upgrade(db, "0004")
         settings = settings_for(database_url, sim.url, batch_size=1, concurrency=1)
         sim.config.reference_length = 128  # the most the old column held
@@ -137,10 +140,8 @@ def test_migration_0005_keeps_what_0004_stored_and_then_takes_any_length(databas
             new.sync(requested_by="scheduler", via="scheduler")
         ref = booked(sim)["RMB-2026-0003"]
         assert len(ref) == 2000 and stored_refs_of(settings)["RMB-2026-0003"] == (ref, [ref])
-    finally:
-        db.dispose()
 
 
 def stored_refs_of(settings) -> dict[str, tuple[str | None, list[str | None]]]:
-    with build_engine(settings, migrate=False) as engine:
-        return stored_refs(engine)
+    with open_database(settings.database_url, migrate=False) as database:
+        return stored_refs(database)

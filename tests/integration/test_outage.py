@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from storage.db import Database
 from storage.models import AlertOutbox, SyncLogEntry
 from sync_engine.gateway_sim import Fault
 from tests.conftest import posting
@@ -15,8 +16,8 @@ from tests.conftest import posting
 ALERTS = "C0ALERTS"
 
 
-def outbox(engine, kind=None):
-    with engine._reads() as session:
+def outbox(database: Database, kind=None):
+    with database.reading() as session:
         query = select(AlertOutbox.kind, AlertOutbox.payload).order_by(AlertOutbox.id)
         rows = session.execute(query).all()
     return [(k, json.loads(p)) for k, p in rows if kind is None or k == kind]
@@ -27,7 +28,9 @@ def posted(sim):
     return [r for r in sim.requests() if r.method == "POST"]
 
 
-def test_five_transient_failures_in_a_row_pause_automatic_sends(make_engine_for, sim, clock):
+def test_five_transient_failures_in_a_row_pause_automatic_sends(
+    database, make_engine_for, sim, clock
+):
     engine = make_engine_for(batch_size=1, concurrency=1)
     engine.submit([posting(n) for n in range(1, 9)])
     sim.faults.add(Fault(kind="unavailable"))
@@ -39,10 +42,10 @@ def test_five_transient_failures_in_a_row_pause_automatic_sends(make_engine_for,
     assert result.outage is not None and result.outage.since == clock()
     assert "5 transient failures in a row" in result.outage.reason
     assert "503" in result.outage.reason
-    [(_, alert)] = outbox(engine, "outage")
+    [(_, alert)] = outbox(database, "outage")
     assert alert["reason"] == result.outage.reason
     # The five failures were written together, with the outage: its message replaces theirs.
-    assert outbox(engine, "first_failure") == []
+    assert outbox(database, "first_failure") == []
     assert engine.status().by_state["pending"] == 3
 
     # The next tick, before the probe is due, sends nothing at all.
@@ -82,7 +85,7 @@ def test_an_answer_from_a_working_gateway_resets_the_streak(make_engine_for, sim
 
 
 def test_an_auth_failure_pauses_at_once_and_recovery_returns_its_records(
-    make_engine_for, sim, clock
+    database, make_engine_for, sim, clock
 ):
     engine = make_engine_for(batch_size=1, concurrency=1, backoff_base_seconds=60)
     engine.submit([posting(n) for n in range(1, 4)])
@@ -92,7 +95,7 @@ def test_an_auth_failure_pauses_at_once_and_recovery_returns_its_records(
     assert result.outage is not None and result.outage.reason.startswith("credentials refused")
     first = engine.history("RMB-2026-0001")
     assert first.error_class == "auth" and first.parked
-    assert outbox(engine, "first_failure") == [] and outbox(engine, "parked") == []
+    assert outbox(database, "first_failure") == [] and outbox(database, "parked") == []
 
     # The probe is due after the probe base (15 s); while the token is refused it fails, and
     # the next one waits twice as long.
@@ -112,10 +115,10 @@ def test_an_auth_failure_pauses_at_once_and_recovery_returns_its_records(
     back = engine.history("RMB-2026-0001")
     assert not back.parked and back.sync_log_state == "failed"
     assert clock() <= back.next_attempt_at <= clock() + timedelta(seconds=60)
-    with engine._reads() as session:
+    with database.reading() as session:
         entry = session.scalars(select(SyncLogEntry).where(SyncLogEntry.record_id == 1)).one()
         assert entry.auto_streak == 0
-    [(_, recovered)] = outbox(engine, "recovered")
+    [(_, recovered)] = outbox(database, "recovered")
     assert recovered["returned"] == 1 and recovered["reason"].startswith("credentials refused")
 
 
@@ -135,15 +138,17 @@ def test_manual_retries_still_send_during_an_outage(make_engine_for, sim):
     # tests/integration/test_outage_end.py)
 
 
-def test_the_outage_message_replaces_the_unposted_record_alerts(make_engine_for, sim, clock):
+def test_the_outage_message_replaces_the_unposted_record_alerts(
+    database, make_engine_for, sim, clock
+):
     engine = make_engine_for(batch_size=1, concurrency=1, backoff_base_seconds=3600)
     engine.submit([posting(n) for n in range(1, 4)])
     sim.faults.add(Fault(kind="unavailable"))
     engine.sync(requested_by="s", via="scheduler")  # three first failures, alerted
-    assert len(outbox(engine, "first_failure")) == 3
+    assert len(outbox(database, "first_failure")) == 3
     engine.submit([posting(n) for n in range(4, 6)])
     engine.sync(requested_by="s", via="scheduler")  # two more: the outage, no record alerts
-    assert len(outbox(engine, "first_failure")) == 3
+    assert len(outbox(database, "first_failure")) == 3
 
     draft = engine.alert_outbox().next_outage_draft(ALERTS)
     assert draft.kind == "outage" and draft.ts is None and len(draft.outbox_ids) == 4

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from storage.db import Database
 from storage.models import Attempt, SyncLogEntry
 from sync_engine.gateway_sim import Fault
 from tests.conftest import posting
@@ -14,8 +15,8 @@ RECORDS = 20
 WORKING = 2  # the first records get through; from the third on, the gateway answers 503
 
 
-def states(engine) -> dict[str, int]:
-    with engine._reads() as session:
+def states(database: Database) -> dict[str, int]:
+    with database.reading() as session:
         rows = session.execute(select(SyncLogEntry.state)).scalars().all()
     counts: dict[str, int] = {}
     for state in rows:
@@ -34,7 +35,7 @@ def states(engine) -> dict[str, int]:
         pytest.param({"batch_size": 30, "concurrency": 1, "lease_seconds": 6.0}, id="batch-of-one"),
     ],
 )
-def test_a_sync_meeting_an_outage_midway_ends_cleanly(make_engine_for, sim, overrides):
+def test_a_sync_meeting_an_outage_midway_ends_cleanly(database, make_engine_for, sim, overrides):
     engine = make_engine_for(**overrides)
     if overrides["batch_size"] > 1:
         engine._claim_size = 1  # the last record of a queue alone in its chunk, every time
@@ -45,7 +46,7 @@ def test_a_sync_meeting_an_outage_midway_ends_cleanly(make_engine_for, sim, over
     result = engine.sync(requested_by="scheduler", via="scheduler")
 
     assert result.outage is not None
-    counts = states(engine)
+    counts = states(database)
     assert counts.get("syncing", 0) == 0
     posted = [r for r in sim.requests() if r.method == "POST"]
     sent = {s for r in posted for s in r.source_ids}
@@ -53,7 +54,7 @@ def test_a_sync_meeting_an_outage_midway_ends_cleanly(make_engine_for, sim, over
     # Every record sent has exactly one attempt; every one not sent is pending, untouched.
     assert counts["failed"] == len(sent) - WORKING
     assert counts["pending"] == RECORDS - len(sent)
-    with engine._reads() as session:
+    with database.reading() as session:
         attempted = session.execute(select(Attempt.record_id)).scalars().all()
     assert len(attempted) == len(sent)
     held = engine.sync(requested_by="scheduler", via="scheduler")

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from storage.db import Database
 from storage.models import AlertOutbox, Record, RecordChange, RetryEvent, SyncLogEntry
 from sync_engine.errors import BadInput, ImportRejected, UnknownRecord
 from sync_engine.gateway_sim import Fault
@@ -36,13 +37,13 @@ def write(tmp_path, name: str, rows: list[dict[str, object]]):
     return path
 
 
-def count(engine, model) -> int:
-    with engine._sessions() as session:
+def count(database: Database, model) -> int:
+    with database.session() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def entry(engine, source_id: str) -> SyncLogEntry:
-    with engine._sessions() as session:
+def entry(database: Database, source_id: str) -> SyncLogEntry:
+    with database.session() as session:
         return session.scalars(
             select(SyncLogEntry)
             .join(Record, Record.id == SyncLogEntry.record_id)
@@ -50,8 +51,8 @@ def entry(engine, source_id: str) -> SyncLogEntry:
         ).one()
 
 
-def key_of(engine, source_id: str) -> str:
-    with engine._sessions() as session:
+def key_of(database: Database, source_id: str) -> str:
+    with database.session() as session:
         return session.scalars(
             select(Record.idempotency_key).where(Record.source_id == source_id)
         ).one()
@@ -68,61 +69,63 @@ def book_directly(sim, key: str, body: dict[str, object]) -> str:
     return answer.json()["id"]
 
 
-def test_import_is_all_or_nothing(make_engine_for, tmp_path):
+def test_import_is_all_or_nothing(database, make_engine_for, tmp_path):
     engine = make_engine_for()
     bad = write(tmp_path, "bad.jsonl", [row(1), row(2, amount="12.345"), row(3, kind="gift")])
     with pytest.raises(ImportRejected) as caught:
         engine.import_file(bad, by="t")
     assert {(p.line, p.field) for p in caught.value.problems} == {(2, "amount"), (3, "kind")}
-    assert count(engine, Record) == 0
+    assert count(database, Record) == 0
 
 
-def test_import_skips_known_source_ids(make_engine_for, tmp_path):
+def test_import_skips_known_source_ids(database, make_engine_for, tmp_path):
     engine = make_engine_for()
     engine.import_file(write(tmp_path, "a.jsonl", [row(1), row(2)]), by="t")
     result = engine.import_file(write(tmp_path, "b.jsonl", [row(2), row(3)]), by="t")
     assert (result.imported, result.duplicates) == (1, ("RMB-2026-0002",))
-    assert count(engine, Record) == 3
+    assert count(database, Record) == 3
 
 
-def test_correction_gets_a_new_key_and_is_recorded(make_engine_for, sim, tmp_path):
+def test_correction_gets_a_new_key_and_is_recorded(database, make_engine_for, sim, tmp_path):
     engine = make_engine_for()
     sim.faults.add(Fault(kind="validation", payee_ids=("VOL-404",)))
     engine.import_file(
         write(tmp_path, "a.jsonl", [row(1, payee={"id": "VOL-404", "name": "X"})]), by="t"
     )
     engine.sync(requested_by="t", via="cli")
-    old_key = key_of(engine, "RMB-2026-0001")
-    assert entry(engine, "RMB-2026-0001").error_class == "needs_attention"
+    old_key = key_of(database, "RMB-2026-0001")
+    assert entry(database, "RMB-2026-0001").error_class == "needs_attention"
 
     fixed = write(tmp_path, "b.jsonl", [row(1, payee={"id": "VOL-1", "name": "Ana Lima"})])
     result = engine.import_file(fixed, update=True, by="finance")
     assert result.corrected == ("RMB-2026-0001",)
-    assert key_of(engine, "RMB-2026-0001") != old_key
-    assert entry(engine, "RMB-2026-0001").state == "pending"
-    with engine._sessions() as session:
+    assert key_of(database, "RMB-2026-0001") != old_key
+    assert entry(database, "RMB-2026-0001").state == "pending"
+    with database.session() as session:
         change = session.scalars(select(RecordChange)).one()
     assert (change.action, change.by) == ("corrected", "finance")
     assert json.loads(change.detail)["changes"]["payee_id"] == ["VOL-404", "VOL-1"]
 
     engine.sync(requested_by="t", via="cli")
-    assert entry(engine, "RMB-2026-0001").state == "succeeded"
+    assert entry(database, "RMB-2026-0001").state == "succeeded"
     assert sim.booking_count(old_key) == 0 and len(sim.bookings()) == 1
     assert [c.action for c in engine.history("RMB-2026-0001").changes] == ["corrected"]
 
 
-def test_correction_refused_when_the_gateway_booked_the_key(make_engine_for, sim, tmp_path):
+def test_correction_refused_when_the_gateway_booked_the_key(
+    database, make_engine_for, sim, tmp_path
+):
     engine = make_engine_for()
     sim.faults.add(Fault(kind="validation"))
     engine.import_file(write(tmp_path, "a.jsonl", [row(1)]), by="t")
     engine.sync(requested_by="t", via="cli")
     sim.faults.clear()
-    book_directly(sim, key_of(engine, "RMB-2026-0001"), {**row(1), "kind": "reimbursement"})
+    book_directly(sim, key_of(database, "RMB-2026-0001"), {**row(1), "kind": "reimbursement"})
 
     with pytest.raises(ImportRejected) as caught:
         engine.import_file(write(tmp_path, "b.jsonl", [row(1, memo="fixed")]), update=True, by="t")
     assert "already booked" in caught.value.problems[0].message
-    assert count(engine, RecordChange) == 0
+    assert count(database, RecordChange) == 0
 
 
 def test_correction_refused_for_a_succeeded_record(make_engine_for, tmp_path):
@@ -134,13 +137,13 @@ def test_correction_refused_for_a_succeeded_record(make_engine_for, tmp_path):
     assert "succeeded" in caught.value.problems[0].message
 
 
-def test_resolve_asks_the_gateway_first(make_engine_for, sim):
+def test_resolve_asks_the_gateway_first(database, make_engine_for, sim):
     engine = make_engine_for()
     engine.submit([posting(1), posting(2)])
     sim.faults.add(Fault(kind="unavailable"))
     engine.sync(requested_by="t", via="cli")
     sim.faults.clear()
-    ref = book_directly(sim, key_of(engine, "RMB-2026-0002"), posting(2).to_wire())
+    ref = book_directly(sim, key_of(database, "RMB-2026-0002"), posting(2).to_wire())
     posts_before = sum(1 for r in sim.requests() if r.method == "POST")
 
     resolved = engine.resolve("RMB-2026-0001", "booked by hand in the ledger", by="finance")
@@ -159,13 +162,13 @@ def test_resolve_asks_the_gateway_first(make_engine_for, sim):
         engine.resolve("RMB-2026-9999", "nope", by="finance")
 
 
-def test_unknown_ids_change_nothing(make_engine_for, sim):
+def test_unknown_ids_change_nothing(database, make_engine_for, sim):
     engine = make_engine_for()
     engine.submit([posting(1)])
     with pytest.raises(UnknownRecord) as caught:
         engine.retry_selected(["RMB-2026-0001", "NOPE-1"], requested_by="t", via="cli")
     assert caught.value.source_ids == ["NOPE-1"]
-    assert sim.requests() == [] and count(engine, RetryEvent) == 0
+    assert sim.requests() == [] and count(database, RetryEvent) == 0
 
 
 def test_already_synced_is_skipped_not_sent(make_engine_for, sim):
@@ -180,25 +183,27 @@ def test_already_synced_is_skipped_not_sent(make_engine_for, sim):
     assert len(sim.requests()) == before
 
 
-def test_auto_retries_until_parked_and_alert_once_then_on_parking(make_engine_for, sim, clock):
+def test_auto_retries_until_parked_and_alert_once_then_on_parking(
+    database, make_engine_for, sim, clock
+):
     engine = make_engine_for(max_auto_attempts=2, backoff_base_seconds=10, rng=LongestWait())
     engine.submit([posting(1)])
     sim.faults.add(Fault(kind="unavailable"))
     engine.sync(requested_by="t", via="cli")
-    assert entry(engine, "RMB-2026-0001").next_attempt_at == clock() + timedelta(seconds=10)
+    assert entry(database, "RMB-2026-0001").next_attempt_at == clock() + timedelta(seconds=10)
 
     engine.sync(requested_by="scheduler", via="scheduler")  # not due yet: nothing sent
     assert len(sim.requests()) == 1
     for wait in (10, 20):
         clock.advance(seconds=wait)
         engine.sync(requested_by="scheduler", via="scheduler")
-    parked = entry(engine, "RMB-2026-0001")
+    parked = entry(database, "RMB-2026-0001")
     assert (parked.parked, parked.next_attempt_at, parked.attempt_count) == (True, None, 3)
     clock.advance(days=1)
     engine.sync(requested_by="scheduler", via="scheduler")
     assert len(sim.requests()) == 3  # parked: no automatic attempt
 
-    with engine._sessions() as session:
+    with database.session() as session:
         alerts = session.scalars(select(AlertOutbox).order_by(AlertOutbox.id)).all()
         events = session.scalars(select(RetryEvent)).all()
     assert [a.kind for a in alerts] == ["first_failure", "parked"]
@@ -208,22 +213,22 @@ def test_auto_retries_until_parked_and_alert_once_then_on_parking(make_engine_fo
     assert engine.status().parked == 1
 
 
-def test_rate_limit_retry_after_is_a_floor(make_engine_for, sim, clock):
+def test_rate_limit_retry_after_is_a_floor(database, make_engine_for, sim, clock):
     engine = make_engine_for(backoff_base_seconds=1)
     engine.submit([posting(1)])
     sim.faults.add(Fault(kind="rate_limit", retry_after=300, count=1))
     engine.sync(requested_by="t", via="cli")
-    row_ = entry(engine, "RMB-2026-0001")
+    row_ = entry(database, "RMB-2026-0001")
     assert row_.error_class == "transient"
     assert row_.next_attempt_at >= clock() + timedelta(seconds=300)
 
 
-def test_auth_failure_waits_for_a_person(make_engine_for, sim):
+def test_auth_failure_waits_for_a_person(database, make_engine_for, sim):
     engine = make_engine_for()
     engine.submit([posting(1)])
     sim.faults.add(Fault(kind="auth"))
     engine.sync(requested_by="t", via="cli")
-    row_ = entry(engine, "RMB-2026-0001")
+    row_ = entry(database, "RMB-2026-0001")
     assert (row_.error_class, row_.next_attempt_at, row_.state) == ("auth", None, "failed")
 
 
@@ -286,11 +291,12 @@ def test_sqlite_runs_in_wal_mode(sqlite_url, sim, clock):
     from sqlalchemy import text
 
     from sync_engine.build import build_engine
-    from tests.conftest import settings_for
+    from tests.conftest import open_database, settings_for
 
     with (
-        build_engine(settings_for(sqlite_url, sim.url), clock=clock) as engine,
-        engine._sessions() as session,
+        build_engine(settings_for(sqlite_url, sim.url), clock=clock),
+        open_database(sqlite_url, migrate=False) as database,
+        database.session() as session,
     ):
         assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 

@@ -28,7 +28,7 @@ def posts_of(sim, source_id=SOURCE):
     return [r for r in sim.requests() if r.method == "POST" and source_id in r.source_ids]
 
 
-def test_the_tick_retries_what_is_due_and_not_before(make_engine_for, sim, clock):
+def test_the_tick_retries_what_is_due_and_not_before(database, make_engine_for, sim, clock):
     engine = make_engine_for(rng=LongestWait(), backoff_base_seconds=60)
     failed_once(engine, sim)
     assert engine.history(SOURCE).next_attempt_at == clock() + timedelta(seconds=60)
@@ -41,7 +41,7 @@ def test_the_tick_retries_what_is_due_and_not_before(make_engine_for, sim, clock
     result = sync_tick(engine)
     assert [s.source_id for s in result.retries.succeeded] == [SOURCE]
     assert len(posts_of(sim)) == 2
-    with engine._reads() as session:
+    with database.reading() as session:
         event = session.get(RetryEvent, result.retries.retry_event_id)
         assert (event.kind, event.via, event.requested_by) == ("auto", "scheduler", "scheduler")
     history = engine.history(SOURCE)
@@ -131,11 +131,13 @@ def test_a_tick_skips_a_record_a_manual_retry_holds(make_engine_for, sim, clock)
     assert scheduler_side.history(SOURCE).sync_log_state == "succeeded"
 
 
-def test_a_lease_left_by_a_killed_process_is_recovered_by_the_tick(make_engine_for, sim, clock):
+def test_a_lease_left_by_a_killed_process_is_recovered_by_the_tick(
+    database, make_engine_for, sim, clock
+):
     engine = make_engine_for(lease_seconds=120)
     engine.submit([posting(1)])
     # A process claimed the record and died before sending it.
-    with engine._sessions.begin() as session:
+    with database.transaction() as session:
         now = clock()
         [held] = claim(
             session.connection(),
@@ -155,7 +157,7 @@ def test_a_lease_left_by_a_killed_process_is_recovered_by_the_tick(make_engine_f
     assert len(posts_of(sim)) == 1
 
 
-def test_the_scheduler_runs_its_jobs_without_overlap(make_engine_for, sim):
+def test_the_scheduler_runs_its_jobs_without_overlap(database, make_engine_for, sim):
     engine = make_engine_for()
     scheduler = start_scheduler(engine, None, sync_interval=0.2, alert_interval=1)
     try:
@@ -169,5 +171,5 @@ def test_the_scheduler_runs_its_jobs_without_overlap(make_engine_for, sim):
     finally:
         scheduler.shutdown(wait=True)
     assert engine.status().by_state["succeeded"] == 3
-    with engine._reads() as session:
+    with database.reading() as session:
         assert session.scalars(select(RetryEvent)).all() == []  # nothing was due: no event

@@ -37,6 +37,7 @@ from sqlalchemy import func, select
 from bench.slack_standin import payloads
 from bench.slack_standin.server import SlackStandIn
 from bot.slack.app import ANSWER_WORKERS, LISTENER_WORKERS, SlackBot
+from storage.db import Database
 from storage.models import Attempt, Record, RecordChange, RetryEvent, SyncLogEntry
 from sync_engine.engine import SyncEngine
 from sync_engine.gateway_sim import Fault, GatewaySimulator
@@ -81,9 +82,9 @@ class Snapshot:
     log_records: int
 
 
-def sync_rows(engine: SyncEngine) -> dict[str, Row]:
+def sync_rows(database: Database) -> dict[str, Row]:
     """Every record's sync state, keyed by source_id, from the database."""
-    with engine._sessions() as session:
+    with database.reading() as session:
         counts = dict(
             session.execute(
                 select(Attempt.record_id, func.count()).group_by(Attempt.record_id)
@@ -121,6 +122,7 @@ class World:
 
     harness: Harness
     engine: SyncEngine
+    database: Database
     sim: GatewaySimulator
     slack: SlackStandIn
     bot: SlackBot
@@ -133,11 +135,11 @@ class World:
 
     def rows(self) -> dict[str, Row]:
         """Every record's sync state, keyed by source_id."""
-        return sync_rows(self.engine)
+        return sync_rows(self.database)
 
     def snapshot(self) -> Snapshot:
         """Now."""
-        with self.engine._sessions() as session:
+        with self.database.reading() as session:
             events = session.scalar(select(func.count()).select_from(RetryEvent)) or 0
             changes = session.scalar(select(func.count()).select_from(RecordChange)) or 0
         return Snapshot(
@@ -165,6 +167,7 @@ class World:
 def build_world(
     harness: Harness,
     engine: SyncEngine,
+    database: Database,
     sim: GatewaySimulator,
     slack: SlackStandIn,
     bot: SlackBot,
@@ -181,11 +184,11 @@ def build_world(
     engine.submit([posting(9)])
     harness.command("failed", ADMIN)
     listed = harness.posted_list()
-    states = {s: r.state for s, r in sync_rows(engine).items()}
+    states = {s: r.state for s, r in sync_rows(database).items()}
     expected = {s: "failed" for s in FAILED} | {s: "succeeded" for s in SUCCEEDED}
     assert states == expected | {RESOLVED[0]: "resolved", PENDING[0]: "pending"}
     caplog.set_level(logging.WARNING)
-    return World(harness, engine, sim, slack, bot, caplog, listed)
+    return World(harness, engine, database, sim, slack, bot, caplog, listed)
 
 
 def settle(bot: SlackBot, timeout: float = 30.0) -> None:
@@ -364,20 +367,20 @@ def signed_post(harness: Harness, body: bytes, content_type: str | None) -> http
 
 
 @pytest.fixture
-def failed_world(harness, engine, sim, slack) -> Iterator[tuple[int, dict[str, Row]]]:
+def failed_world(harness, engine, database, sim, slack) -> Iterator[tuple[int, dict[str, Row]]]:
     """Two failed records; what the gateway and the database held before the test's requests."""
     fail_first_postings(engine, sim, 2)
-    yield len(sim.requests()), sync_rows(engine)
+    yield len(sim.requests()), sync_rows(database)
 
 
-def retry_event_count(engine: SyncEngine) -> int:
+def retry_event_count(database: Database) -> int:
     """How many retry events the database holds."""
-    with engine._sessions() as session:
+    with database.reading() as session:
         return session.scalar(select(func.count()).select_from(RetryEvent)) or 0
 
 
 def assert_no_effect(
-    engine: SyncEngine,
+    database: Database,
     sim: GatewaySimulator,
     slack: SlackStandIn,
     before: tuple[int, dict[str, Row]],
@@ -387,5 +390,5 @@ def assert_no_effect(
     time.sleep(0.3)  # a listener, had one run, would have called Slack or the gateway by now
     assert len(sim.requests()) == requests
     assert [c.method for c in slack.calls()] == []
-    assert sync_rows(engine) == rows
-    assert retry_event_count(engine) == 0
+    assert sync_rows(database) == rows
+    assert retry_event_count(database) == 0

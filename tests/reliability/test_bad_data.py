@@ -33,13 +33,14 @@ import pytest
 from sqlalchemy import func, select
 
 from bench.import_file import rows as valid_rows
+from storage.db import Database
 from storage.models import Record, RecordChange, SyncLogEntry
-from sync_engine import import_writer
 from sync_engine.engine import SyncEngine
 from sync_engine.errors import ImportRejected
 from sync_engine.gateway_sim import Fault, GatewaySimulator
 from sync_engine.import_readers import REQUIRED_FIELDS
 from sync_engine.import_rows import FIELDS, ImportProblem
+from sync_engine.import_writer import ImportChunks
 from sync_engine.money import MAX_MINOR_UNITS
 
 FORMATS = ("jsonl", "json", "csv")
@@ -324,9 +325,9 @@ CASES = [
 # -- the database -----------------------------------------------------------------------------
 
 
-def counts(engine: SyncEngine) -> tuple[int, int, int]:
+def counts(database: Database) -> tuple[int, int, int]:
     """Rows in records, sync_log and record_changes."""
-    with engine._sessions() as session:
+    with database.session() as session:
 
         def rows(model: type[Record | SyncLogEntry | RecordChange]) -> int:
             return session.scalar(select(func.count()).select_from(model)) or 0
@@ -334,11 +335,9 @@ def counts(engine: SyncEngine) -> tuple[int, int, int]:
         return rows(Record), rows(SyncLogEntry), rows(RecordChange)
 
 
-@pytest.fixture
-def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks of 3 rows, read 2 at a time: valid rows reach the database before a bad one."""
-    monkeypatch.setattr(import_writer, "CHUNK", 3)
-    monkeypatch.setattr(import_writer, "READ_CHUNK", 2)
+# Chunks of 3 rows, read 2 at a time: valid rows reach the database before a bad one.
+# A test takes them by parametrizing `import_chunks` (the fixture `make_engine_for` builds with).
+SMALL_CHUNKS = pytest.mark.parametrize("import_chunks", [ImportChunks(3, 2)], ids=["small"])
 
 
 @pytest.fixture
@@ -373,12 +372,12 @@ def refused(engine: SyncEngine, path: Path) -> list[ImportProblem]:
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.usefixtures("small_chunks")
+@SMALL_CHUNKS
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_each_bad_row_is_refused_with_line_and_field_and_nothing_is_kept(
-    seeded: SyncEngine, tmp_path: Path, fmt: str
+    database, seeded: SyncEngine, tmp_path: Path, fmt: str
 ) -> None:
-    before = counts(seeded)
+    before = counts(database)
     assert before == (3, 3, 0)
     cases = [case for case in CASES if fmt in case.formats]
     mismatches: list[str] = []
@@ -389,7 +388,7 @@ def test_each_bad_row_is_refused_with_line_and_field_and_nothing_is_kept(
         want = [ImportProblem(BAD_LINE[fmt], case.field, case.message_for(fmt))]
         if got != want:
             mismatches.append(f"{case.name}: got {got!r}, want {want!r}")
-        if (now := counts(seeded)) != before:
+        if (now := counts(database)) != before:
             mismatches.append(f"{case.name}: rows went from {before} to {now}")
             before = now
     assert not mismatches, f"{len(mismatches)} of {len(cases)} cases:\n" + "\n".join(mismatches)
@@ -401,7 +400,7 @@ def test_each_bad_row_is_refused_with_line_and_field_and_nothing_is_kept(
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_source_id_twice_names_both_lines_and_keeps_nothing(
-    seeded: SyncEngine, tmp_path: Path, fmt: str
+    database, seeded: SyncEngine, tmp_path: Path, fmt: str
 ) -> None:
     again = row(2, source_id=" BAD-0002 ", amount="9.99")  # trimmed, it is the same id
     path = write(tmp_path / f"twice.{fmt}", [*[row(n) for n in range(1, 6)], again, row(6)])
@@ -413,11 +412,13 @@ def test_a_source_id_twice_names_both_lines_and_keeps_nothing(
             f"source_id 'BAD-0002' appears twice in the file: first on line {line_of(fmt, 1)}",
         )
     ]
-    assert counts(seeded) == (3, 3, 0)
+    assert counts(database) == (3, 3, 0)
 
 
 @pytest.mark.timeout(120)
-def test_a_source_id_twice_far_apart_in_a_large_file(seeded: SyncEngine, tmp_path: Path) -> None:
+def test_a_source_id_twice_far_apart_in_a_large_file(
+    database, seeded: SyncEngine, tmp_path: Path
+) -> None:
     # Past 65,536 ids the reader keeps the older ones in a temporary file: still found.
     total = 70_000
     path = tmp_path / "far.jsonl"
@@ -434,12 +435,12 @@ def test_a_source_id_twice_far_apart_in_a_large_file(seeded: SyncEngine, tmp_pat
             "source_id 'FAR-000002' appears twice in the file: first on line 2",
         )
     ]
-    assert counts(seeded) == (3, 3, 0)
+    assert counts(database) == (3, 3, 0)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_bad_row_is_listed_in_file_order(
-    seeded: SyncEngine, tmp_path: Path, fmt: str
+    database, seeded: SyncEngine, tmp_path: Path, fmt: str
 ) -> None:
     records = [
         row(1, amount="12.345"),
@@ -461,10 +462,10 @@ def test_every_bad_row_is_listed_in_file_order(
         (lines[4], "description"),
         (lines[5], "source_id"),
     ]
-    assert counts(seeded) == (3, 3, 0)
+    assert counts(database) == (3, 3, 0)
 
 
-def test_a_csv_file_without_a_required_column(seeded: SyncEngine, tmp_path: Path) -> None:
+def test_a_csv_file_without_a_required_column(database, seeded: SyncEngine, tmp_path: Path) -> None:
     path = tmp_path / "columns.csv"
     text = csv_text([row(1), row(2)])
     header, *rest = text.splitlines()
@@ -473,14 +474,14 @@ def test_a_csv_file_without_a_required_column(seeded: SyncEngine, tmp_path: Path
     assert refused(seeded, path) == [
         ImportProblem(1, "currency", "the header row has no 'currency' column")
     ]
-    assert counts(seeded) == (3, 3, 0)
+    assert counts(database) == (3, 3, 0)
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.usefixtures("small_chunks")
+@SMALL_CHUNKS
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_bytes_that_are_not_utf8_deep_in_a_file_keep_nothing(
-    seeded: SyncEngine, tmp_path: Path, fmt: str
+    database, seeded: SyncEngine, tmp_path: Path, fmt: str
 ) -> None:
     # Far past the readers' 256 KB read-ahead: a thousand chunks are stored before the byte.
     count = 3_000
@@ -499,7 +500,7 @@ def test_bytes_that_are_not_utf8_deep_in_a_file_keep_nothing(
             " again",
         )
     ]
-    assert counts(seeded) == (3, 3, 0)
+    assert counts(database) == (3, 3, 0)
 
 
 # -- limits: just inside is kept whole --------------------------------------------------------
@@ -513,7 +514,7 @@ def _row_bytes(fmt: str, record: Row) -> int:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_values_at_each_limit_are_stored_whole(
-    seeded: SyncEngine, tmp_path: Path, fmt: str
+    database, seeded: SyncEngine, tmp_path: Path, fmt: str
 ) -> None:
     limits = {
         "source_id": "S" * 128,
@@ -530,7 +531,7 @@ def test_values_at_each_limit_are_stored_whole(
     path = write(tmp_path / f"limits.{fmt}", [widest, largest_jpy, at_64_kb])
 
     assert seeded.import_file(path, by="t").imported == 3
-    with seeded._sessions() as session:
+    with database.session() as session:
         stored = session.scalars(select(Record).where(Record.source_id.not_like("SEED-%"))).all()
         by_id = {record.source_id: record for record in stored}
     wide = by_id["S" * 128]
@@ -540,7 +541,7 @@ def test_values_at_each_limit_are_stored_whole(
 
 
 def test_a_bad_row_stops_corrections_of_earlier_rows(
-    make_engine_for: Callable[..., SyncEngine], sim: GatewaySimulator, tmp_path: Path
+    database, make_engine_for: Callable[..., SyncEngine], sim: GatewaySimulator, tmp_path: Path
 ) -> None:
     engine = make_engine_for()
     engine.import_file(write(tmp_path / "a.jsonl", [row(1), row(2)]), by="t")
@@ -548,7 +549,7 @@ def test_a_bad_row_stops_corrections_of_earlier_rows(
     engine.sync(requested_by="t", via="cli")
     sim.faults.clear()
     assert engine.count_failed() == 2  # refused as needs_attention: they may be corrected
-    with engine._sessions() as session:
+    with database.session() as session:
         keys_before = dict(session.execute(select(Record.source_id, Record.idempotency_key)).all())
 
     fixed = [row(1, memo="fixed"), row(2, amount="1.001")]
@@ -557,8 +558,8 @@ def test_a_bad_row_stops_corrections_of_earlier_rows(
         engine.import_file(path, update=True, by="finance")
 
     assert [(p.line, p.field) for p in caught.value.problems] == [(2, "amount")]
-    assert counts(engine) == (2, 2, 0)
-    with engine._sessions() as session:
+    assert counts(database) == (2, 2, 0)
+    with database.session() as session:
         memos = session.scalars(select(Record.memo)).all()
         keys_after = dict(session.execute(select(Record.source_id, Record.idempotency_key)).all())
     assert memos == ["receipt attached", "receipt attached"]
@@ -609,7 +610,7 @@ def run_cli(folder: Path, database_url: str, *commands: Sequence[str]) -> list[R
 
 @pytest.mark.timeout(180)
 def test_the_cli_refuses_bad_files_with_exit_2_naming_line_and_field(
-    seeded: SyncEngine, database_url: str, tmp_path: Path
+    database, seeded: SyncEngine, database_url: str, tmp_path: Path
 ) -> None:
     amount_csv = write(tmp_path / "amount.csv", [row(1), row(2, amount="1,000.00"), row(3)])
     twice = write(tmp_path / "twice.jsonl", [row(1), row(2), row(1, amount="3.00")])
@@ -666,7 +667,7 @@ def test_the_cli_refuses_bad_files_with_exit_2_naming_line_and_field(
     assert ran[5].code == 2 and len(err) == 301
     assert err[0] == "  line 1, amount: amount '1.001' has more than 2 decimal places for USD"
     assert err[-1].endswith("300 problem(s) in the file; nothing was imported")
-    assert counts(seeded) == (3, 3, 0)
+    assert counts(database) == (3, 3, 0)
 
 
 # -- memory: a 50 MB file costs about what a 5 MB file costs ------------------------------------

@@ -20,6 +20,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from storage.db import Database
 from storage.models import Attempt, Record, SyncLogEntry
 from sync_engine.engine import utcnow
 from sync_engine.gateway_sim import Fault
@@ -61,8 +62,8 @@ MOMENTS = {
 }
 
 
-def states(engine) -> Counter[str]:
-    with engine._reads() as session:
+def states(database: Database) -> Counter[str]:
+    with database.reading() as session:
         return Counter(session.scalars(select(SyncLogEntry.state)))
 
 
@@ -83,7 +84,7 @@ def kill_outside(proc: subprocess.Popen[bytes], sim, before: int) -> None:
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("moment", list(MOMENTS))
 def test_a_retry_all_killed_mid_flight_loses_nothing_and_books_nothing_twice(
-    make_engine_for, sim, clock, database_url, moment
+    database, make_engine_for, sim, clock, database_url, moment
 ):
     where, nth = MOMENTS[moment]
     engine = make_engine_for(outage_threshold=10**6, lease_seconds=LEASE)
@@ -102,7 +103,7 @@ def test_a_retry_all_killed_mid_flight_loses_nothing_and_books_nothing_twice(
         kill_outside(proc, sim, before)
     assert proc.wait(timeout=120) == -signal.SIGKILL
     sim.config.latency_seconds = 0.0
-    killed = states(engine)
+    killed = states(database)
     assert killed["syncing"] > 0 and killed["succeeded"] < RECORDS, killed
     assert max(booked_keys(sim).values(), default=0) <= 1
 
@@ -111,7 +112,7 @@ def test_a_retry_all_killed_mid_flight_loses_nothing_and_books_nothing_twice(
     assert engine.recover_leases() == 0
     clock.now = utcnow() + timedelta(seconds=LEASE + 1)
     assert engine.recover_leases() == killed["syncing"]
-    recovered = states(engine)
+    recovered = states(database)
     assert set(recovered) <= {"failed", "succeeded"}
     assert recovered["failed"] + recovered["succeeded"] == RECORDS
 
@@ -119,11 +120,11 @@ def test_a_retry_all_killed_mid_flight_loses_nothing_and_books_nothing_twice(
     # kill is replayed, never booked again.
     result = engine.retry_all(requested_by="t", via="cli")
     assert not result.failed and not result.skipped
-    assert states(engine) == Counter({"succeeded": RECORDS})
+    assert states(database) == Counter({"succeeded": RECORDS})
     booked = booked_keys(sim)
     assert len(booked) == RECORDS and set(booked.values()) == {1}
     assert sim.stats()["duplicate_bookings"] == 0
-    with engine._reads() as session:
+    with database.reading() as session:
         succeeded_attempts = Counter(
             session.scalars(select(Attempt.record_id).where(Attempt.outcome == "succeeded"))
         )

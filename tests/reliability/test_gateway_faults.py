@@ -22,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from storage.db import Database
 from storage.models import Record
 from sync_engine.build import build_engine
 from sync_engine.contract import Posting
@@ -199,8 +200,8 @@ def arm(sim: GatewaySimulator, faults: Faults, attempt: int) -> None:
         sim.faults.add(fault)
 
 
-def key_of(engine: SyncEngine, source_id: str) -> str:
-    with engine._reads() as session:
+def key_of(database: Database, source_id: str) -> str:
+    with database.reading() as session:
         return session.scalars(
             select(Record.idempotency_key).where(Record.source_id == source_id)
         ).one()
@@ -252,10 +253,11 @@ class Rig:
     clock: FakeClock
     source_ids: list[str]
     batch: bool
+    database: Database
 
     @property
     def keys(self) -> list[str]:
-        return [key_of(self.engine, s) for s in self.source_ids]
+        return [key_of(self.database, s) for s in self.source_ids]
 
     def expected_error(self, attempt: int) -> str:
         text = (self.batch and self.case.batch_error) or self.case.error
@@ -326,7 +328,8 @@ def rig(request, make_engine_for, sim, clock, case: Case, *, batch: bool) -> Rig
         engine = make_engine_for(**settings, rng=LongestWait())
     records = [posting(n) for n in range(1, (BATCH if batch else 1) + 1)]
     engine.submit(records)
-    return Rig(case, engine, sim, clock, [p.source_id for p in records], batch)
+    database = request.getfixturevalue("database")
+    return Rig(case, engine, sim, clock, [p.source_id for p in records], batch, database)
 
 
 # -- the matrix -----------------------------------------------------------------------------
@@ -392,7 +395,7 @@ def test_gateway_fault(request, make_engine_for, sim, clock, case: Case, batch: 
 
 
 @pytest.mark.timeout(30)
-def test_batch_with_mixed_item_results(make_engine_for, sim) -> None:
+def test_batch_with_mixed_item_results(database, make_engine_for, sim) -> None:
     engine = make_engine_for(batch_size=10, concurrency=1, outage_threshold=100, rng=LongestWait())
     records = [posting(n) for n in range(1, 6)]
     names = [p.source_id for p in records]
@@ -400,7 +403,7 @@ def test_batch_with_mixed_item_results(make_engine_for, sim) -> None:
     ok, refused, after_booking, replayed, also_ok = names
     sim.faults.add(Fault("validation", source_ids=(refused,), detail="Period 2026-10 is closed"))
     sim.faults.add(Fault("upstream_error_after_booking", source_ids=(after_booking,)))
-    keys = {s: key_of(engine, s) for s in names}
+    keys = {s: key_of(database, s) for s in names}
     # One posting was booked under its key by an earlier try the engine never heard back from.
     book_directly(sim, keys[replayed], records[3])
 
@@ -510,7 +513,9 @@ TOO_LARGE = [
 
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("too_large", TOO_LARGE, ids=[t.name for t in TOO_LARGE])
-def test_batch_answered_413_is_split_and_resent(make_engine_for, sim, too_large: TooLarge) -> None:
+def test_batch_answered_413_is_split_and_resent(
+    database, make_engine_for, sim, too_large: TooLarge
+) -> None:
     engine = make_engine_for(batch_size=10, concurrency=1, outage_threshold=100)
     records = [posting(n) for n in range(1, too_large.records + 1)]
     engine.submit(records)
@@ -532,7 +537,7 @@ def test_batch_answered_413_is_split_and_resent(make_engine_for, sim, too_large:
         history = engine.history(record.source_id)
         assert history.sync_log_state == "succeeded"
         assert [(a.outcome, a.error) for a in history.attempts] == [("succeeded", None)]
-        key = key_of(engine, record.source_id)
+        key = key_of(database, record.source_id)
         assert history.accounting_ref == bookings[key].id
         assert sim.booking_count(key) == 1
     assert sim.stats()["bookings"] == too_large.records

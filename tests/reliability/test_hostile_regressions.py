@@ -36,13 +36,13 @@ __all__ = ["failed_world"]  # a fixture
 
 
 def test_signed_bodies_that_slack_would_never_send_get_400_and_do_nothing(
-    harness, engine, sim, slack, failed_world
+    database, harness, engine, sim, slack, failed_world
 ):
     for body, content_type in UNREADABLE:
         assert signed_post(harness, body, content_type).status_code == 400, body[:80]
     # Bytes that are not UTF-8 cannot even be checked against the signature: 401.
     assert signed_post(harness, b"\xff\xfe", FORM).status_code == 401
-    assert_no_effect(engine, sim, slack, failed_world)
+    assert_no_effect(database, sim, slack, failed_world)
     # The same click, well formed, is served.
     assert signed_post(harness, interactive(ADMIN_CLICK), FORM).status_code == 200
     slack.wait_for("chat.postMessage", lambda c: "thread_ts" in c.params)

@@ -35,7 +35,7 @@ __all__ = ["failed_world"]  # a fixture
 
 
 def test_bad_signatures_are_refused_with_401_and_do_nothing(
-    harness, engine, sim, slack, failed_world
+    database, harness, engine, sim, slack, failed_world
 ):
     now = str(int(time.time()))
     for body, content_type in retry_all_bodies(slack):
@@ -47,11 +47,11 @@ def test_bad_signatures_are_refused_with_401_and_do_nothing(
         for tampered in tampered_bodies(body):
             answer = post(harness, tampered, {**good, "Content-Type": content_type})
             assert answer.status_code == 401
-    assert_no_effect(engine, sim, slack, failed_world)
+    assert_no_effect(database, sim, slack, failed_world)
 
 
 def test_stale_and_replayed_requests_are_refused_with_401_and_do_nothing(
-    harness, engine, sim, slack, failed_world
+    database, harness, engine, sim, slack, failed_world
 ):
     now = int(time.time())
     for body, content_type in retry_all_bodies(slack):
@@ -59,20 +59,22 @@ def test_stale_and_replayed_requests_are_refused_with_401_and_do_nothing(
             headers = payloads.signed_headers(body, harness.http.secret, now - age)
             answer = post(harness, body, {**headers, "Content-Type": content_type})
             assert answer.status_code == 401, age
-    assert_no_effect(engine, sim, slack, failed_world)
+    assert_no_effect(database, sim, slack, failed_world)
 
 
-def test_a_captured_request_replayed_six_minutes_later_is_refused(harness, engine, sim, slack):
+def test_a_captured_request_replayed_six_minutes_later_is_refused(
+    database, harness, engine, sim, slack
+):
     """A request captured on the wire, valid then, replayed unchanged 6 minutes later."""
     fail_first_postings(engine, sim, 2)
     # Captured 6 minutes ago: the request as it was (body and headers, signed back then).
     captured_at = int(time.time()) - 360
     [(body, content_type), _] = retry_all_bodies(slack)
     captured = payloads.signed_headers(body, harness.http.secret, captured_at)
-    before = (len(sim.requests()), sync_rows(engine))
+    before = (len(sim.requests()), sync_rows(database))
     answer = post(harness, body, {**captured, "Content-Type": content_type})
     assert answer.status_code == 401
-    assert_no_effect(engine, sim, slack, before)
+    assert_no_effect(database, sim, slack, before)
     # The same body signed now is accepted: it was the age alone that refused the replay.
     answer = post(
         harness, body, {**payloads.signed_headers(body, harness.http.secret), "Content-Type": FORM}
@@ -83,7 +85,7 @@ def test_a_captured_request_replayed_six_minutes_later_is_refused(harness, engin
 
 
 def test_missing_signature_headers_are_refused_with_401_and_do_nothing(
-    harness, engine, sim, slack, failed_world
+    database, harness, engine, sim, slack, failed_world
 ):
     for body, content_type in retry_all_bodies(slack):
         good = payloads.signed_headers(body, harness.http.secret)
@@ -93,14 +95,16 @@ def test_missing_signature_headers_are_refused_with_401_and_do_nothing(
         # Unsigned garbage is refused for its signature before anything tries to read it.
         for junk in UNSIGNED_JUNK:
             assert post(harness, junk, {"Content-Type": content_type}).status_code == 401
-    assert_no_effect(engine, sim, slack, failed_world)
+    assert_no_effect(database, sim, slack, failed_world)
 
 
-def test_a_strangers_signed_retry_all_is_refused_and_does_nothing(harness, bot, engine, sim, slack):
+def test_a_strangers_signed_retry_all_is_refused_and_does_nothing(
+    database, harness, bot, engine, sim, slack
+):
     """A well-formed Retry All click and `retry all`, validly signed, from a non-administrator."""
     fail_first_postings(engine, sim, 3)
     requests = len(sim.requests())
-    rows = sync_rows(engine)
+    rows = sync_rows(database)
     for body, content_type in retry_all_bodies(slack, STRANGER):
         assert harness.http.send(body, content_type).status_code == 200
     settle(bot)
@@ -112,8 +116,8 @@ def test_a_strangers_signed_retry_all_is_refused_and_does_nothing(harness, bot, 
         "auth.test",
     }
     assert len(sim.requests()) == requests
-    assert sync_rows(engine) == rows
-    assert retry_event_count(engine) == 0
+    assert sync_rows(database) == rows
+    assert retry_event_count(database) == 0
     # The same click from an administrator is not refused: it was the sender that mattered.
     body, content_type = retry_all_bodies(slack, ADMIN)[1]
     assert harness.http.send(body, content_type).status_code == 200

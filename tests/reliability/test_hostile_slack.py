@@ -28,9 +28,9 @@ from tests.reliability.hostile_strategies import interactions, malformed_request
 
 
 @pytest.fixture
-def world(harness, engine, sim, slack, bot, caplog) -> World:
+def world(harness, engine, database, sim, slack, bot, caplog) -> World:
     """The world every property test starts from."""
-    return build_world(harness, engine, sim, slack, bot, caplog)
+    return build_world(harness, engine, database, sim, slack, bot, caplog)
 
 
 # The inner tests' source is hypothesis's seed (derandomized): edit them and CI tries other inputs.

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.scheduler import sync_tick
 from bot.slack.ids import Ids
+from storage.db import Database
 from storage.models import Attempt, RetryEventItem
 from sync_engine.gateway_sim import Fault
 from tests.conftest import TOKEN, posting
@@ -61,30 +62,34 @@ def sent_since(sim, before: int) -> Counter[str]:
     )
 
 
-def attempts_per_record(engine) -> Counter[int]:
-    with engine._reads() as session:
+def attempts_per_record(database: Database) -> Counter[int]:
+    with database.reading() as session:
         return Counter(session.scalars(select(Attempt.record_id)))
 
 
-def items_per_record(engine) -> Counter[tuple[int, str]]:
-    with engine._reads() as session:
+def items_per_record(database: Database) -> Counter[tuple[int, str]]:
+    with database.reading() as session:
         rows = session.execute(select(RetryEventItem.record_id, RetryEventItem.result)).all()
     return Counter((record_id, result) for record_id, result in rows)
 
 
-def assert_one_wave(engine, sim, before: int, n: int) -> None:
+def assert_one_wave(database: Database, sim, before: int, n: int) -> None:
     """Each record sent exactly once since `before`, with exactly one new attempt row."""
     sent = sent_since(sim, before)
     assert len(sent) == n and set(sent.values()) == {1}
-    attempts = attempts_per_record(engine)
+    attempts = attempts_per_record(database)
     assert len(attempts) == n and set(attempts.values()) == {2}  # the first failure + this wave
     assert sim.stats()["duplicate_bookings"] == 0
-    succeeded = Counter(rid for (rid, result) in items_per_record(engine) if result == "succeeded")
+    succeeded = Counter(
+        rid for (rid, result) in items_per_record(database) if result == "succeeded"
+    )
     assert len(succeeded) == n and set(succeeded.values()) == {1}
 
 
 @pytest.mark.timeout(180)
-def test_two_processes_retry_all_at_the_same_instant(make_engine_for, sim, database_url, tmp_path):
+def test_two_processes_retry_all_at_the_same_instant(
+    database, make_engine_for, sim, database_url, tmp_path
+):
     engine = make_engine_for(outage_threshold=10**6)
     fail_all(engine, sim, WAVE)
     sim.config.latency_seconds = 0.01
@@ -102,7 +107,7 @@ def test_two_processes_retry_all_at_the_same_instant(make_engine_for, sim, datab
     outputs = [json.loads(p.communicate(timeout=150)[0]) for p in procs]
     assert [p.returncode for p in procs] == [0, 0]
 
-    assert_one_wave(engine, sim, before, WAVE)
+    assert_one_wave(database, sim, before, WAVE)
     succeeded = outputs[0]["succeeded"] + outputs[1]["succeeded"]
     assert len(succeeded) == len(set(succeeded)) == WAVE
     # What one process found held by the other it reports as skipped, never as sent.
@@ -112,7 +117,9 @@ def test_two_processes_retry_all_at_the_same_instant(make_engine_for, sim, datab
 
 
 @pytest.mark.timeout(120)
-def test_the_scheduler_and_a_manual_retry_all_at_the_same_instant(make_engine_for, sim, clock):
+def test_the_scheduler_and_a_manual_retry_all_at_the_same_instant(
+    database, make_engine_for, sim, clock
+):
     setup = make_engine_for(outage_threshold=10**6)
     fail_all(setup, sim, 300)
     clock.advance(seconds=3600)  # every automatic retry is due
@@ -136,7 +143,7 @@ def test_the_scheduler_and_a_manual_retry_all_at_the_same_instant(make_engine_fo
     for t in threads:
         t.join(60)
 
-    assert_one_wave(setup, sim, before, 300)
+    assert_one_wave(database, sim, before, 300)
     by_tick = {s.source_id for s in results["tick"].retries.succeeded}
     by_hand = {s.source_id for s in results["manual"].succeeded}
     assert not by_tick & by_hand and len(by_tick | by_hand) == 300
@@ -144,7 +151,9 @@ def test_the_scheduler_and_a_manual_retry_all_at_the_same_instant(make_engine_fo
 
 
 @pytest.mark.timeout(120)
-def test_two_admins_click_retry_selected_on_overlapping_rows_at_once(harness, engine, sim, slack):
+def test_two_admins_click_retry_selected_on_overlapping_rows_at_once(
+    database, harness, engine, sim, slack
+):
     fail_all(engine, sim, 10)
     listed = open_list(harness, slack)
     sim.config.latency_seconds = 0.05
@@ -166,7 +175,7 @@ def test_two_admins_click_retry_selected_on_overlapping_rows_at_once(harness, en
     replies = slack.wait_for(
         "chat.postMessage", lambda c: c.params.get("thread_ts") == listed["ts"], count=2
     )
-    assert_one_wave(engine, sim, before, 10)
+    assert_one_wave(database, sim, before, 10)
     text = " ".join(str(r.params["blocks"]) for r in replies)
     # A row both picked is sent by one click; the other names it (in flight, or already done).
     for row in rows[3:7]:

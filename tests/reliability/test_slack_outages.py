@@ -23,6 +23,7 @@ from bench.slack_standin.server import SlackStandIn
 from bot.slack.app import SlackBot, build_bot
 from bot.slack.ids import Ids
 from bot.slack.settings import SlackSettings
+from storage.db import Database
 from storage.models import Attempt, RetryEvent
 from sync_engine.engine import SyncEngine
 from sync_engine.gateway_sim import GatewaySimulator
@@ -40,9 +41,9 @@ def _warnings(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
 
 
-def states(engine: SyncEngine) -> dict[str, tuple[str, int]]:
+def states(database: Database) -> dict[str, tuple[str, int]]:
     """Each record's sync state and attempt count, from the database."""
-    return {s: (row.state, row.attempt_rows) for s, row in sync_rows(engine).items()}
+    return {s: (row.state, row.attempt_rows) for s, row in sync_rows(database).items()}
 
 
 def state_of(engine: SyncEngine, source_id: str) -> tuple[str, int]:
@@ -117,11 +118,11 @@ def test_an_alert_is_retried_through_429_and_5xx(bot, engine, sim, slack, caplog
     ids=["429-past-retries", "500-past-retries", "ok-false-internal_error"],
 )
 def test_an_alert_slack_cannot_take_now_waits_for_the_next_flush(
-    harness, bot, engine, sim, slack, caplog, status, times
+    database, harness, bot, engine, sim, slack, caplog, status, times
 ):
     """Slack stays rate-limited or down past the client's retries, or says `internal_error`."""
     fail_first_postings(engine, sim, 3)
-    before = states(engine)
+    before = states(database)
     slack.fail_next("chat.postMessage", times, status=status, retry_after=1)
     assert bot.alert_poster.flush() == 0
 
@@ -129,7 +130,7 @@ def test_an_alert_slack_cannot_take_now_waits_for_the_next_flush(
     [line] = logged(caplog, "alert not posted, kept for the next try")
     assert line.levelno == logging.WARNING
     assert engine.alert_outbox().pending() == 3  # the outbox keeps them
-    assert states(engine) == before  # the failures themselves were committed long before
+    assert states(database) == before  # the failures themselves were committed long before
 
     still_serving(harness, slack)
     assert bot.alert_poster.flush() == 1
@@ -166,17 +167,17 @@ def refusing_bot(
 
 @pytest.mark.parametrize("refusing_bot", ["invalid_auth", "not_in_channel"], indirect=True)
 def test_an_alert_slack_refuses_for_good_is_dropped_with_a_log_line(
-    refusing_bot, engine, sim, slack, caplog
+    database, refusing_bot, engine, sim, slack, caplog
 ):
     fail_first_postings(engine, sim, 2)
-    before = states(engine)
+    before = states(database)
     assert refusing_bot.alert_poster.flush() == 1  # handled: dropped, not kept
 
     [call] = slack.calls("chat.postMessage")
     assert call.error in ("invalid_auth", "not_in_channel")
     assert [r.levelno for r in logged(caplog, "alert dropped")] == [logging.ERROR]
     assert engine.alert_outbox().pending() == 0  # one bad alert never blocks the ones after it
-    assert states(engine) == before
+    assert states(database) == before
     no_bugs(caplog)
 
 
@@ -227,7 +228,7 @@ def test_retry_results_are_retried_through_429_and_5xx(
 )
 @pytest.mark.parametrize("button", [Ids.RETRY_SELECTED, Ids.RETRY_ALL])
 def test_retry_results_slack_will_not_take_are_dropped_with_a_log_line(
-    harness, bot, engine, sim, slack, caplog, listed, status, times, button
+    database, harness, bot, engine, sim, slack, caplog, listed, status, times, button
 ):
     slack.fail_next("chat.postMessage", times, status=status, retry_after=1)
     harness.click(listed, button, ADMIN, tick={"HON-2026-0001"})
@@ -246,7 +247,7 @@ def test_retry_results_slack_will_not_take_are_dropped_with_a_log_line(
     left = rows_of(slack.message(CHANNEL, listed["ts"]))
     assert left == sorted(set(rows_of(listed)) - expected, key=rows_of(listed).index)
     assert slack.wait_for("views.publish")
-    with engine._sessions() as session:
+    with database.session() as session:
         assert session.scalar(select(func.count()).select_from(RetryEvent)) == 1
     still_serving(harness, slack)
     no_bugs(caplog)
@@ -299,7 +300,7 @@ def test_a_retry_under_a_list_in_a_channel_the_bot_has_left(
 
 
 def test_a_command_answered_while_slack_is_down_changes_nothing(
-    harness, bot, engine, sim, slack, caplog
+    database, harness, bot, engine, sim, slack, caplog
 ):
     """`retry` cannot post the message its results would thread under: nothing is retried."""
     fail_first_postings(engine, sim, 2)
@@ -312,7 +313,7 @@ def test_a_command_answered_while_slack_is_down_changes_nothing(
     assert statuses(slack, "chat.postMessage") == [500] * SERVER_ERROR_CALLS
     assert len(sim.requests()) == requests
     assert state_of(engine, "HON-2026-0001") == ("failed", 0)
-    with engine._sessions() as session:
+    with database.session() as session:
         assert session.scalar(select(func.count()).select_from(RetryEvent)) == 0
         assert session.scalar(select(func.count()).select_from(Attempt)) == 2
     assert logged(caplog, "could not tell")  # the refusal to post could not be told either

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.slack.ids import Ids
+from storage.db import Database
 from storage.models import Record, RetryEvent
 from sync_engine.gateway_sim import Fault
 from tests.scenario.conftest import ADMIN, CHANNEL, fail_first_postings
@@ -16,8 +17,8 @@ def sent_keys(sim, since: int) -> list[str]:
     return [k for r in sim.requests()[since:] if r.method == "POST" for k in r.idempotency_keys]
 
 
-def key_of(engine, source_id: str) -> str:
-    with engine._sessions() as session:
+def key_of(database: Database, source_id: str) -> str:
+    with database.session() as session:
         query = select(Record.idempotency_key).where(Record.source_id == source_id)
         return session.scalars(query).one()
 
@@ -63,7 +64,7 @@ def test_1_failed_records_are_listed_with_their_errors_and_details(harness, engi
     assert slack.refused() == []
 
 
-def test_2_retry_selected_sends_exactly_the_ticked_records(harness, engine, sim, slack):
+def test_2_retry_selected_sends_exactly_the_ticked_records(database, harness, engine, sim, slack):
     fail_first_postings(engine, sim, 5)
     listed = open_list(harness, slack)
     before = len(sim.requests())
@@ -80,17 +81,17 @@ def test_2_retry_selected_sends_exactly_the_ticked_records(harness, engine, sim,
 
     text = reply_text(slack, listed)
     assert sorted(sent_keys(sim, before)) == sorted(
-        [key_of(engine, "RMB-2026-0002"), key_of(engine, "HON-2026-0005")]
+        [key_of(database, "RMB-2026-0002"), key_of(database, "HON-2026-0005")]
     )
     assert "2 succeeded, 0 failed again, 0 skipped" in text
     updated = list_updated(slack, listed)
     assert rows_of(updated) == ["HON-2026-0001", "HON-2026-0003", "RMB-2026-0004"]
-    with engine._sessions() as session:
+    with database.session() as session:
         event = session.scalars(select(RetryEvent).where(RetryEvent.kind == "selected")).one()
     assert (event.requested_by, event.via, event.succeeded) == (ADMIN, "slack", 2)
 
 
-def test_3_retry_all_is_one_retry_event_for_the_whole_queue(harness, engine, sim, slack):
+def test_3_retry_all_is_one_retry_event_for_the_whole_queue(database, harness, engine, sim, slack):
     fail_first_postings(engine, sim, 12)
     listed = open_list(harness, slack)
     before = len(sim.requests())
@@ -99,7 +100,7 @@ def test_3_retry_all_is_one_retry_event_for_the_whole_queue(harness, engine, sim
     text = reply_text(slack, listed)
     assert "12 succeeded" in text and "Retry All Failed" in text
     assert len(sent_keys(sim, before)) == 12
-    with engine._sessions() as session:
+    with database.session() as session:
         events = session.scalars(select(RetryEvent).where(RetryEvent.kind == "all")).all()
     assert [(e.requested_by, e.via, e.succeeded) for e in events] == [(ADMIN, "slack", 12)]
     assert rows_of(list_updated(slack, listed)) == []
@@ -107,14 +108,14 @@ def test_3_retry_all_is_one_retry_event_for_the_whole_queue(harness, engine, sim
 
 
 def test_4_a_retry_that_succeeds_leaves_the_list_and_names_the_ledger_ref(
-    harness, engine, sim, slack
+    database, harness, engine, sim, slack
 ):
     fail_first_postings(engine, sim, 2)
     listed = open_list(harness, slack)
     harness.click(listed, Ids.RETRY_SELECTED, ADMIN, tick={"HON-2026-0001"})
 
     text = reply_text(slack, listed)
-    booking = sim.bookings()[key_of(engine, "HON-2026-0001")]
+    booking = sim.bookings()[key_of(database, "HON-2026-0001")]
     assert f"`HON-2026-0001` succeeded: booked as `{booking.id}`" in text
     history = engine.history("HON-2026-0001")
     assert (history.sync_log_state, history.accounting_ref) == ("succeeded", booking.id)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.slack.ids import Ids
+from storage.db import Database
 from storage.models import Attempt, RetryEvent
 from tests.scenario.conftest import ADMIN, GROUP_ADMIN, STRANGER, fail_first_postings
 
 
-def snapshot(engine, sim) -> tuple:
+def snapshot(database: Database, engine, sim) -> tuple:
     """What a refused request must not change: attempts, retry events, gateway requests."""
-    with engine._sessions() as session:
+    with database.session() as session:
         attempts = session.scalar(select(func.count()).select_from(Attempt))
         events = session.scalar(select(func.count()).select_from(RetryEvent))
     return attempts, events, len(sim.requests()), engine.count_failed()
@@ -42,27 +43,29 @@ COMMANDS = [
 ]
 
 
-def test_a_stranger_clicking_each_list_button_is_refused(harness, engine, sim, slack):
+def test_a_stranger_clicking_each_list_button_is_refused(database, harness, engine, sim, slack):
     fail_first_postings(engine, sim, 12)
     harness.command("failed", ADMIN)
     listed = harness.posted_list()
-    before = snapshot(engine, sim)
+    before = snapshot(database, engine, sim)
     for n, (action_id, option) in enumerate(LIST_CLICKS, start=1):
         ticked = {"HON-2026-0001", "RMB-2026-0002"}
         harness.click(listed, action_id, STRANGER, tick=ticked, option=option)
         refusals(slack, STRANGER, n)
-        assert snapshot(engine, sim) == before, action_id
+        assert snapshot(database, engine, sim) == before, action_id
         assert slack.calls("chat.update") == [], action_id
     assert len(slack.calls("chat.postMessage")) == 1  # only the admin's list
 
 
-def test_a_stranger_using_each_accounting_subcommand_is_refused(harness, engine, sim, slack):
+def test_a_stranger_using_each_accounting_subcommand_is_refused(
+    database, harness, engine, sim, slack
+):
     fail_first_postings(engine, sim, 2)
-    before = snapshot(engine, sim)
+    before = snapshot(database, engine, sim)
     for n, text in enumerate(COMMANDS, start=1):
         harness.command(text, STRANGER)
         refusals(slack, STRANGER, n)
-        assert snapshot(engine, sim) == before, text
+        assert snapshot(database, engine, sim) == before, text
     assert slack.calls("chat.postMessage") == []
     assert engine.history("HON-2026-0001").sync_log_state == "failed"
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from storage.db import Database
 from storage.models import Record, RecordChange, RetryEvent, SyncLogEntry
 from tests.conftest import posting
 from tests.scenario.conftest import ADMIN, CHANNEL, OUTSIDE, STRANGER, fail_first_postings
@@ -18,8 +19,8 @@ def ephemeral(slack, user: str = ADMIN) -> str:
     return answer.params["text"]
 
 
-def events(engine) -> int:
-    with engine._sessions() as session:
+def events(database: Database) -> int:
+    with database.session() as session:
         return session.scalar(select(func.count()).select_from(RetryEvent)) or 0
 
 
@@ -66,11 +67,11 @@ WRONG_USES = [
 ]
 
 
-def test_a_refused_retry_is_explained_in_the_words_the_cli_shows(harness, queue, slack):
+def test_a_refused_retry_is_explained_in_the_words_the_cli_shows(database, harness, queue, slack):
     """Whether a record may be retried is decided once, in the engine: Slack's refusal and the
     reason the CLI prints for a skipped record are the same words."""
     queue.resolve("RMB-2026-0002", "booked by hand", by="tester")
-    with queue._sessions.begin() as session:  # another retry holds HON-2026-0001 right now
+    with database.transaction() as session:  # another retry holds HON-2026-0001 right now
         record_id = session.scalar(select(Record.id).where(Record.source_id == "HON-2026-0001"))
         session.execute(
             update(SyncLogEntry)
@@ -92,7 +93,7 @@ def test_a_refused_retry_is_explained_in_the_words_the_cli_shows(harness, queue,
     ]
 
 
-def test_wrong_uses_get_a_clear_answer_and_nothing_is_sent(harness, queue, sim, slack):
+def test_wrong_uses_get_a_clear_answer_and_nothing_is_sent(database, harness, queue, sim, slack):
     before = len(sim.requests())
     for n, (text, says) in enumerate(WRONG_USES, start=1):
         harness.command(text, ADMIN)
@@ -100,7 +101,7 @@ def test_wrong_uses_get_a_clear_answer_and_nothing_is_sent(harness, queue, sim, 
         assert answer.params["user"] == ADMIN
         assert says in answer.params["text"], text
         assert len(sim.requests()) == before, text
-        assert events(queue) == 0 and queue.count_failed() == 2, text
+        assert events(database) == 0 and queue.count_failed() == 2, text
     assert slack.calls("chat.postMessage") == []
 
 
@@ -117,30 +118,30 @@ def test_retry_by_id_answers_in_a_thread_under_its_own_message(harness, queue, s
     assert [r.source_id for r in queue.list_failed().items] == ["RMB-2026-0002"]
 
 
-def test_retry_all_by_command_is_one_event(harness, queue, slack):
+def test_retry_all_by_command_is_one_event(database, harness, queue, slack):
     harness.command("retry all", ADMIN)
 
     [parent] = slack.wait_for("chat.postMessage", lambda c: "thread_ts" not in c.params)
     [reply] = slack.wait_for("chat.postMessage", lambda c: "thread_ts" in c.params)
     assert reply.params["thread_ts"] == parent.answer["ts"]
     assert "2 succeeded" in str(reply.params["blocks"])
-    with queue._sessions() as session:
+    with database.session() as session:
         [event] = session.scalars(select(RetryEvent)).all()
     assert (event.kind, event.via, event.requested_by) == ("all", "slack", ADMIN)
 
 
-def test_retry_all_of_an_empty_queue_makes_no_event(harness, engine, sim, slack):
+def test_retry_all_of_an_empty_queue_makes_no_event(database, harness, engine, sim, slack):
     harness.command("retry all", ADMIN)
     assert "nothing to retry" in ephemeral(slack)
-    assert events(engine) == 0 and sim.requests() == []
+    assert events(database) == 0 and sim.requests() == []
 
 
-def test_resolve_takes_a_record_out_with_who_and_why(harness, queue, slack):
+def test_resolve_takes_a_record_out_with_who_and_why(database, harness, queue, slack):
     harness.command("resolve HON-2026-0001 booked by hand, ticket 7", ADMIN)
 
     assert "resolved by hand: `booked by hand, ticket 7`" in ephemeral(slack)
     assert queue.history("HON-2026-0001").sync_log_state == "resolved"
-    with queue._sessions() as session:
+    with database.session() as session:
         change = session.scalars(select(RecordChange)).one()
     assert (change.action, change.by, change.reason) == (
         "resolved",

@@ -7,12 +7,13 @@ import time
 from sqlalchemy import func, select
 
 from bench.slack_standin import payloads
+from storage.db import Database
 from storage.models import Attempt, RetryEvent
 from tests.scenario.conftest import ADMIN, fail_first_postings
 
 
-def no_effect(engine, sim, slack, requests_before: int) -> None:
-    with engine._sessions() as session:
+def no_effect(database: Database, sim, slack, requests_before: int) -> None:
+    with database.session() as session:
         assert session.scalar(select(func.count()).select_from(RetryEvent)) == 0
         assert session.scalar(select(func.count()).select_from(Attempt)) == 2  # the first postings
     assert len(sim.requests()) == requests_before
@@ -20,7 +21,9 @@ def no_effect(engine, sim, slack, requests_before: int) -> None:
     assert [c.method for c in slack.calls()] == []
 
 
-def test_unsigned_tampered_or_stale_requests_are_refused_with_401(harness, engine, sim, slack):
+def test_unsigned_tampered_or_stale_requests_are_refused_with_401(
+    database, harness, engine, sim, slack
+):
     fail_first_postings(engine, sim, 2)
     before = len(sim.requests())
     fields = payloads.slash_command("retry all", ADMIN, "C0FINANCE", slack.response_url())
@@ -37,7 +40,7 @@ def test_unsigned_tampered_or_stale_requests_are_refused_with_401(harness, engin
         harness.http.url + "/slack/events", content=tampered, headers=headers
     )
     assert response.status_code == 401
-    no_effect(engine, sim, slack, before)
+    no_effect(database, sim, slack, before)
 
 
 def test_commands_are_acknowledged_at_once_and_health_is_checked(harness, engine, sim, slack):

@@ -16,6 +16,7 @@ from bot.slack.app import build_bot
 from bot.slack.privacy import warn_if_alert_channel_exposed
 from bot.slack.server import HttpServer
 from bot.slack.settings import SlackSettings
+from storage.db import Database
 from storage.models import RetryEvent
 from tests.scenario.conftest import ADMIN, ALERTS, CHANNEL, SECRET, STRANGER, fail_first_postings
 from tests.scenario.harness import Harness
@@ -24,9 +25,9 @@ INFO = "conversations.info"
 PRIVATE_ONLY = ["failed", "retry HON-2026-0001", "retry all", "history HON-2026-0001"]
 
 
-def world(engine, sim) -> tuple:
+def world(database: Database, engine, sim) -> tuple:
     """What a refused command must not change: retry events, gateway requests, the queue."""
-    with engine._sessions() as session:
+    with database.session() as session:
         events = session.scalar(select(func.count()).select_from(RetryEvent))
     return events, len(sim.requests()), engine.count_failed()
 
@@ -37,10 +38,10 @@ def nth_answer(slack, n: int):
 
 @pytest.mark.parametrize(("channel", "why"), [(PUBLIC, "public"), (SHARED, "Slack Connect")])
 def test_private_only_subcommands_in_an_exposed_channel_answer_only_the_asker(
-    harness, engine, sim, slack, channel, why
+    database, harness, engine, sim, slack, channel, why
 ):
     fail_first_postings(engine, sim, 2)
-    before = world(engine, sim)
+    before = world(database, engine, sim)
     for n, text in enumerate(PRIVATE_ONLY, start=1):
         harness.command(text, ADMIN, channel=channel)
         answer = nth_answer(slack, n)
@@ -49,7 +50,7 @@ def test_private_only_subcommands_in_an_exposed_channel_answer_only_the_asker(
         assert "works only in a private channel or a direct message" in said, text
         assert why in said and "Nothing was posted" in said
         assert "Volunteer" not in said and "HON-2026-0001" not in said  # no record data
-        assert world(engine, sim) == before, text
+        assert world(database, engine, sim) == before, text
     assert slack.calls("chat.postMessage") == [] and slack.calls("chat.update") == []
     assert engine.history("HON-2026-0001").sync_log_state == "failed"
     assert len(slack.calls(INFO)) == 1  # cached briefly
@@ -88,14 +89,16 @@ def test_in_a_private_channel_and_a_direct_message_the_list_is_posted(harness, e
         ("channel_not_found", "/invite @syncbot"),
     ],
 )
-def test_when_slack_will_not_say_the_answer_fails_closed(harness, engine, sim, slack, error, says):
+def test_when_slack_will_not_say_the_answer_fails_closed(
+    database, harness, engine, sim, slack, error, says
+):
     fail_first_postings(engine, sim, 2)
-    before = world(engine, sim)
+    before = world(database, engine, sim)
     slack.refusing[INFO] = error
     harness.command("retry all", ADMIN, channel=CHANNEL)
     said = nth_answer(slack, 1).params["text"]
     assert says in said and "nothing was posted" in said.lower()
-    assert world(engine, sim) == before
+    assert world(database, engine, sim) == before
     assert slack.calls("chat.postMessage") == []
     del slack.refusing[INFO]  # a failure is not cached: the next command asks again
     harness.command("retry all", ADMIN, channel=CHANNEL)

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from bench.slack_standin import payloads
 from bot.slack.app import SlackBot, build_bot
 from bot.slack.server import HttpServer
+from storage.db import Database
 from storage.models import RetryEvent, SeenRequest
 from storage.seen_requests import CLOCK_MARGIN_SECONDS, WINDOW_SECONDS
 from sync_engine.build import build_engine
-from sync_engine.engine import SyncEngine
 from tests.conftest import settings_for
 from tests.reliability.hostile_driver import settle
 from tests.scenario.conftest import ADMIN, CHANNEL, SECRET, fail_first_postings
@@ -32,9 +32,9 @@ def retry_all(slack) -> tuple[bytes, dict[str, str]]:
     return body, {**payloads.signed_headers(body, SECRET), "Content-Type": content_type}
 
 
-def count(engine: SyncEngine, model: type) -> int:
+def count(database: Database, model: type) -> int:
     """Rows of `model` in the engine's database."""
-    with engine._sessions() as session:
+    with database.session() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
@@ -43,7 +43,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
     return httpx.post(url + "/slack/events", content=body, headers=headers, timeout=10)
 
 
-def test_the_same_signed_request_twice_is_served_once(harness, bot, engine, sim, slack):
+def test_the_same_signed_request_twice_is_served_once(database, harness, bot, engine, sim, slack):
     fail_first_postings(engine, sim, 3)
     body, headers = retry_all(slack)
     first = post(harness.http.url, body, headers)
@@ -51,7 +51,7 @@ def test_the_same_signed_request_twice_is_served_once(harness, bot, engine, sim,
     slack.wait_for("chat.postMessage", lambda c: "thread_ts" in c.params)
     settle(bot)
     requests, calls = len(sim.requests()), len(slack.calls())
-    assert engine.count_failed() == 0 and count(engine, RetryEvent) == 1
+    assert engine.count_failed() == 0 and count(database, RetryEvent) == 1
 
     again = post(harness.http.url, body, headers)
     assert again.status_code == 409
@@ -60,12 +60,12 @@ def test_the_same_signed_request_twice_is_served_once(harness, bot, engine, sim,
     # Nothing started: no listener (no Slack call), no engine call (no retry event, no request).
     assert len(sim.requests()) == requests
     assert len(slack.calls()) == calls
-    assert count(engine, RetryEvent) == 1
-    assert count(engine, SeenRequest) == 1
+    assert count(database, RetryEvent) == 1
+    assert count(database, SeenRequest) == 1
 
 
 def test_a_request_replayed_before_its_first_copy_is_answered_is_refused(
-    harness, bot, engine, sim, slack
+    database, harness, bot, engine, sim, slack
 ):
     """Both copies at once on one process: one is served, the other refused."""
     fail_first_postings(engine, sim, 3)
@@ -73,7 +73,7 @@ def test_a_request_replayed_before_its_first_copy_is_answered_is_refused(
     answers = both_at_once([harness.http.url] * 2, body, headers)
     assert sorted(answers) == [200, 409]
     settle(bot)
-    assert count(engine, RetryEvent) == 1
+    assert count(database, RetryEvent) == 1
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def replicas(make_engine_for, slack_settings) -> Iterator[list[tuple[SlackBot, s
         bot.close()
 
 
-def test_a_request_served_by_one_replica_is_refused_by_another(replicas, sim, slack):
+def test_a_request_served_by_one_replica_is_refused_by_another(database, replicas, sim, slack):
     (one, url_one), (two, url_two) = replicas
     fail_first_postings(one.engine, sim, 3)
     body, headers = retry_all(slack)
@@ -104,37 +104,37 @@ def test_a_request_served_by_one_replica_is_refused_by_another(replicas, sim, sl
     assert again.status_code == 409
     settle(two)
     assert len(sim.requests()) == requests and len(slack.calls()) == calls
-    assert count(two.engine, RetryEvent) == 1
+    assert count(database, RetryEvent) == 1
 
 
-def test_one_request_sent_to_two_replicas_at_once_is_served_once(replicas, sim, slack):
+def test_one_request_sent_to_two_replicas_at_once_is_served_once(database, replicas, sim, slack):
     (one, url_one), (two, url_two) = replicas
     fail_first_postings(one.engine, sim, 3)
     body, headers = retry_all(slack)
     assert sorted(both_at_once([url_one, url_two], body, headers)) == [200, 409]
     settle(one)
     settle(two)
-    assert count(one.engine, RetryEvent) == 1
+    assert count(database, RetryEvent) == 1
 
 
-def test_seen_signatures_are_pruned_once_their_window_has_passed(engine):
+def test_seen_signatures_are_pruned_once_their_window_has_passed(database, engine):
     now = [datetime(2026, 11, 23, 9, 0, tzinfo=UTC).timestamp()]
     seen = engine.seen_requests(clock=lambda: now[0], prune_every=60)
     stamp = int(now[0])
     assert seen.first_sighting("v0=" + "a" * 64, stamp)
     assert not seen.first_sighting("v0=" + "a" * 64, stamp)
     assert seen.first_sighting("v0=" + "b" * 64, stamp)
-    assert count(engine, SeenRequest) == 2
+    assert count(database, SeenRequest) == 2
 
     # Still inside the window (and its margin): kept, however often the pruning runs.
     now[0] += WINDOW_SECONDS + CLOCK_MARGIN_SECONDS - 1
     assert seen.first_sighting("v0=" + "c" * 64, int(now[0]))
     assert not seen.first_sighting("v0=" + "a" * 64, stamp)
-    assert count(engine, SeenRequest) == 3
+    assert count(database, SeenRequest) == 3
     # Past it: the next request noted prunes the two old ones.
     now[0] += 61
     assert seen.first_sighting("v0=" + "d" * 64, int(now[0]))
-    assert count(engine, SeenRequest) == 2
+    assert count(database, SeenRequest) == 2
 
 
 def both_at_once(urls: list[str], body: bytes, headers: dict[str, str]) -> list[int]:

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.slack.listeners.commands import USAGE
+from storage.db import Database
 from storage.models import RecordChange, RetryEvent
 from sync_engine.gateway_sim import Fault
 from tests.conftest import posting
@@ -34,33 +35,33 @@ def states(engine) -> dict[str, str]:
     return {s: engine.history(s).sync_log_state for s in (SPACED, SHORT)}
 
 
-def changes(engine) -> int:
-    with engine._sessions() as session:
+def changes(database: Database) -> int:
+    with database.session() as session:
         return session.scalar(select(func.count()).select_from(RecordChange)) or 0
 
 
-def test_an_unquoted_id_never_resolves_a_different_record(harness, spaced, sim, slack):
+def test_an_unquoted_id_never_resolves_a_different_record(database, harness, spaced, sim, slack):
     sent = len(sim.requests())
     harness.command("resolve HON 7 booked by hand", ADMIN)
     said = answer(slack, 1)
     assert f"`{SPACED}` is also a record's source id" in said and "Nothing was done" in said
-    assert states(spaced) == {SPACED: "failed", SHORT: "failed"} and changes(spaced) == 0
+    assert states(spaced) == {SPACED: "failed", SHORT: "failed"} and changes(database) == 0
     assert len(sim.requests()) == sent  # resolve asks the gateway first: it was not asked
 
 
-def test_a_quoted_id_with_spaces_is_resolved(harness, spaced, slack):
+def test_a_quoted_id_with_spaces_is_resolved(database, harness, spaced, slack):
     harness.command("resolve “HON 7” booked by hand", ADMIN)  # Slack's curly quotes
     assert "resolved" in answer(slack, 1)
-    assert states(spaced) == {SPACED: "resolved", SHORT: "failed"} and changes(spaced) == 1
+    assert states(spaced) == {SPACED: "resolved", SHORT: "failed"} and changes(database) == 1
 
 
-def test_retry_and_history_take_quoted_ids(harness, spaced, slack):
+def test_retry_and_history_take_quoted_ids(database, harness, spaced, slack):
     harness.command('history "HON 7"', ADMIN)
     assert f"`{SPACED}`: failed" in answer(slack, 1)
 
     harness.command("retry HON 7", ADMIN)  # unquoted: refused, nothing retried
     assert f"`{SPACED}` is also a record's source id" in answer(slack, 2)
-    with spaced._sessions() as session:
+    with database.session() as session:
         assert session.scalar(select(func.count()).select_from(RetryEvent)) == 0
 
     harness.command('retry "HON 7"', ADMIN)
@@ -68,10 +69,12 @@ def test_retry_and_history_take_quoted_ids(harness, spaced, slack):
     assert states(spaced) == {SPACED: "succeeded", SHORT: "failed"}
 
 
-def test_an_unclosed_quote_is_a_clear_error_and_nothing_happens(harness, spaced, sim, slack):
+def test_an_unclosed_quote_is_a_clear_error_and_nothing_happens(
+    database, harness, spaced, sim, slack
+):
     harness.command('resolve "HON 7 booked by hand', ADMIN)
     assert "A quote is not closed" in answer(slack, 1)
-    assert states(spaced) == {SPACED: "failed", SHORT: "failed"} and changes(spaced) == 0
+    assert states(spaced) == {SPACED: "failed", SHORT: "failed"} and changes(database) == 0
 
 
 def test_an_unknown_subcommand_answers_with_the_usage(harness, spaced, slack):

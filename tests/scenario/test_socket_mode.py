@@ -104,7 +104,7 @@ def connected(engine) -> Iterator[Connected]:
             bot.close()
 
 
-def test_the_whole_story_over_socket_mode(over_socket, engine, sim):
+def test_the_whole_story_over_socket_mode(database, over_socket, engine, sim):
     slack = over_socket.slack
     fail_first_postings(engine, sim, 3)
     before = len(sim.requests())
@@ -121,7 +121,7 @@ def test_the_whole_story_over_socket_mode(over_socket, engine, sim):
     before = len(sim.requests())
     over_socket.click(listed, Ids.RETRY_SELECTED, ADMIN, tick={"RMB-2026-0002"})
     assert "`RMB-2026-0002` succeeded: booked as" in reply_text(slack, listed)
-    assert sent_keys(sim, before) == [key_of(engine, "RMB-2026-0002")]
+    assert sent_keys(sim, before) == [key_of(database, "RMB-2026-0002")]
     history = engine.history("RMB-2026-0002")
     assert history.sync_log_state == "succeeded"
     assert [(e.requested_by, e.via) for e in history.retry_events] == [(ADMIN, "slack")]

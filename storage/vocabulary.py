@@ -1,0 +1,74 @@
+"""The words syncbot stores and sends, defined once.
+
+Each is a `StrEnum`: a member *is* its string, so the database, the JSON answers, the gateway's
+wire and Slack's payloads carry exactly the values they always did (`State.FAILED == "failed"`).
+The layers above import them from here; nothing defines these strings again.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class State(StrEnum):
+    """Where a record's sync stands (`sync_log.state`); `parked` is a flag, not a state."""
+
+    PENDING = "pending"
+    SYNCING = "syncing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    RESOLVED = "resolved"
+
+
+class Outcome(StrEnum):
+    """How one attempt ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+
+
+class Trigger(StrEnum):
+    """What started an attempt: the first sync, a person, or the backoff timer."""
+
+    INITIAL = "initial"
+    MANUAL = "manual"
+    AUTO = "auto"
+
+
+class ErrorClass(StrEnum):
+    """What a failure asks for: time (`transient`), a fix in the data or ledger, or credentials."""
+
+    TRANSIENT = "transient"
+    NEEDS_ATTENTION = "needs_attention"
+    AUTH = "auth"
+
+
+class Kind(StrEnum):
+    """What a record pays: an expense reimbursement or an honorarium."""
+
+    REIMBURSEMENT = "reimbursement"
+    HONORARIUM = "honorarium"
+
+
+class RetryKind(StrEnum):
+    """What one retry event took: the records a person chose, the whole queue, or those due."""
+
+    SELECTED = "selected"
+    ALL = "all"
+    AUTO = "auto"
+
+
+class Via(StrEnum):
+    """Which door a retry event came through."""
+
+    SLACK = "slack"
+    CLI = "cli"
+    SCHEDULER = "scheduler"
+
+
+class AlertKind(StrEnum):
+    """Why a record is in the alert outbox."""
+
+    FIRST_FAILURE = "first_failure"
+    PARKED = "parked"
