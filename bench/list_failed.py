@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from bench.common import drop_database, fill, fresh_database, machine, show_table
 from storage.db import make_engine
+from storage.vocabulary import ErrorClass
 from sync_engine.build import build_engine
 from sync_engine.engine import SyncEngine
 from sync_engine.settings import Settings
@@ -30,7 +31,7 @@ from sync_engine.settings import Settings
 BOUND_MS = 20.0
 PAGE = 10
 FAILED_EVERY = 20
-ERROR_CLASSES = ("transient", "needs_attention", "auth")
+ERROR_CLASSES = tuple(ErrorClass)
 FILTERS: list[tuple[str, str | None, str | None]] = [
     ("none", None, None),
     ("kind=reimbursement", "reimbursement", None),

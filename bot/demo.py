@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bot.render import failed_table, history_table, retry_table
+from sync_engine import ErrorClass, Kind, Via
 from sync_engine.build import build_engine
 from sync_engine.engine import SyncEngine
 from sync_engine.gateway_sim import Fault, FaultPlan, GatewaySimulator, SimConfig
@@ -22,11 +23,11 @@ def sample_records(start: int, count: int) -> list[dict[str, object]]:
     """Approved records of both kinds; payee VOL-404 is missing from the simulated ledger."""
     rows: list[dict[str, object]] = []
     for n in range(start, start + count):
-        kind = "honorarium" if n % 3 == 0 else "reimbursement"
+        kind = Kind.HONORARIUM if n % 3 == 0 else Kind.REIMBURSEMENT
         payee_id, payee_name = PAYEES[n % len(PAYEES)]
         rows.append(
             {
-                "source_id": f"{'HON' if kind == 'honorarium' else 'RMB'}-2026-{n:04d}",
+                "source_id": f"{'HON' if kind == Kind.HONORARIUM else 'RMB'}-2026-{n:04d}",
                 "kind": kind,
                 "payee": {"id": payee_id, "name": payee_name},
                 "amount": f"{10 + n * 7}.{n % 100:02d}",
@@ -71,13 +72,13 @@ def _story(console: Console, engine: SyncEngine, sim: GatewaySimulator, folder: 
     console.print(
         engine.import_file(write_file(folder, "batch-1.jsonl", sample_records(1, 9)), by="demo")
     )
-    first = engine.sync(requested_by="demo", via="cli")
+    first = engine.sync(requested_by="demo", via=Via.CLI)
     console.print(retry_table(first.initial, "First postings (payee VOL-404 is not in the ledger)"))
 
     step("2. The ledger goes offline; 4 more records are approved and synced")
     sim.faults.add(Fault(kind="unavailable"))
     engine.import_file(write_file(folder, "batch-2.jsonl", sample_records(10, 4)), by="demo")
-    second = engine.sync(requested_by="demo", via="cli")
+    second = engine.sync(requested_by="demo", via=Via.CLI)
     console.print(retry_table(second.initial, "First postings while the ledger is offline"))
 
     step("3. The failed queue")
@@ -85,12 +86,12 @@ def _story(console: Console, engine: SyncEngine, sim: GatewaySimulator, folder: 
 
     step("4. The ledger is back and payee VOL-404 now exists: retry one record")
     sim.faults.clear()
-    stuck = [r.source_id for r in engine.list_failed(error_class="needs_attention").items]
-    selected = engine.retry_selected(stuck[:1], requested_by="demo", via="cli")
+    stuck = [r.source_id for r in engine.list_failed(error_class=ErrorClass.NEEDS_ATTENTION).items]
+    selected = engine.retry_selected(stuck[:1], requested_by="demo", via=Via.CLI)
     console.print(retry_table(selected, f"Retry Selected (retry event {selected.retry_event_id})"))
 
     step("5. Retry All Failed: the rest of the queue, one retry event, through the batch endpoint")
-    everything = engine.retry_all(requested_by="demo", via="cli")
+    everything = engine.retry_all(requested_by="demo", via=Via.CLI)
     console.print(retry_table(everything, f"Retry All (retry event {everything.retry_event_id})"))
 
     step("6. Where things stand")

@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sync_engine import LedgerLink
 from sync_engine.contract import format_time
 from sync_engine.results import (
     Failed,
     FailedRecord,
     History,
     ImportResult,
+    LedgerView,
     Outage,
     RetryResult,
     Status,
@@ -110,6 +112,19 @@ def outage_line(outage: Outage | None) -> str:
         f"paused until a probe is answered (next probe {when(outage.next_probe_at)}); "
         "retries by hand still send"
     )
+
+
+def ledger_line(view: LedgerView | None) -> str:
+    """The ledger syncbot posts to, its company, and whether it must be reconnected."""
+    if view is None or view.connection == LedgerLink.NOT_NEEDED:
+        return f"ledger: {view.name if view else 'gateway'}"
+    company = visible(view.company_name) if view.company_name else "company"
+    where = f"{view.name}, {company} ({visible(view.company_id)})" if view.company_id else view.name
+    if view.reconnect_required:
+        return f"ledger: {where}: RECONNECT REQUIRED: run `{view.connect_command}`"
+    if view.connection != LedgerLink.CONNECTED:
+        return f"ledger: {where}: not connected: run `{view.connect_command}`"
+    return f"ledger: {where}: connected"
 
 
 class Streamed:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.logs import log_with_id
+from sync_engine import Via
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -24,14 +25,14 @@ log = logging.getLogger(__name__)
 
 POST_ALERTS = "post_alerts"
 SYNC = "sync"
-SCHEDULER = "scheduler"  # who asked, and how, on the retry events of a tick
 
 
 def sync_tick(engine: SyncEngine) -> SyncResult | None:
     """One tick: expired leases back to the queue, pending records sent, due retries retried
     (one `auto` retry event, via=scheduler); paused, with a probe instead, during an outage."""
     try:
-        result = engine.sync(requested_by=SCHEDULER, via=SCHEDULER)
+        # The scheduler asks for itself: it is both who asked and how, on a tick's retry events.
+        result = engine.sync(requested_by=Via.SCHEDULER, via=Via.SCHEDULER)
     except Exception:
         log_with_id(log, "the sync tick failed")
         return None

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, String, func, insert, select, text
 
 from storage.models import Record, SyncLogEntry
-from storage.queue import PENDING
+from storage.vocabulary import State
 
 # The columns of a new record, in the order `insert_pending` and `Intake.add` take its values.
 NEW_RECORD_COLUMNS = (
@@ -90,7 +90,9 @@ def insert_pending(connection: Connection, rows: Sequence[Sequence[Any]], now: d
     else:
         named = [dict(zip(NEW_RECORD_COLUMNS, row, strict=True)) for row in rows]
         new = connection.execute(insert(Record).returning(Record.id, Record.kind), named).all()
-        log = [{"record_id": i, "kind": k, "state": PENDING, "updated_at": now} for i, k in new]
+        log = [
+            {"record_id": i, "kind": k, "state": State.PENDING, "updated_at": now} for i, k in new
+        ]
         connection.execute(insert(SyncLogEntry), log)
 
 
@@ -160,7 +162,7 @@ def _postgresql_insert(connection: Connection) -> str:
         f" SELECT {picks} FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS r"
         " RETURNING id, kind)"
         f" INSERT INTO sync_log ({_LOG_COLUMNS})"
-        f" SELECT id, kind, '{PENDING}', :now, 0, 0, false FROM new"
+        f" SELECT id, kind, '{State.PENDING}', :now, 0, 0, false FROM new"
     )
 
 
@@ -176,7 +178,7 @@ def _postgresql_skip_known(connection: Connection) -> str:
         f" new AS (INSERT INTO records ({names}) SELECT {picks} FROM given"
         " WHERE given.n NOT IN (SELECT n FROM known) RETURNING id, kind),"
         f" logged AS (INSERT INTO sync_log ({_LOG_COLUMNS})"
-        f" SELECT id, kind, '{PENDING}', %(now)s, 0, 0, false FROM new)"
+        f" SELECT id, kind, '{State.PENDING}', %(now)s, 0, 0, false FROM new)"
         " SELECT source_id, id FROM known ORDER BY n"
     )
 
@@ -212,7 +214,7 @@ def _insert_pending_sqlite(connection: Connection, rows: list[tuple[Any, ...]], 
     connection.execute(
         text(
             f"INSERT INTO sync_log ({_LOG_COLUMNS})"
-            f" SELECT id, kind, '{PENDING}', :now, 0, 0, 0 FROM records WHERE id > :top"
+            f" SELECT id, kind, '{State.PENDING}', :now, 0, 0, 0 FROM records WHERE id > :top"
         ),
         {"now": now, "top": top},
     )

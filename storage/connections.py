@@ -12,13 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, insert, literal, select, update
+from sqlalchemy import case, delete, insert, literal, select, update
 
 from storage.db import Tx
 from storage.models import LedgerConnection, UTCDateTime
-
-CONNECTED = "connected"
-RECONNECT_REQUIRED = "reconnect_required"
+from storage.vocabulary import ConnectionState
 
 
 @dataclass(frozen=True)
@@ -120,10 +118,13 @@ def save_tokens(
             generation=generation + 1,
             updated_at=now,
             # A token set just issued works, whatever a refusal of an older one marked.
-            state=CONNECTED,
+            state=ConnectionState.CONNECTED,
             state_reason=None,
             state_changed_at=case(
-                (LedgerConnection.state == CONNECTED, LedgerConnection.state_changed_at),
+                (
+                    LedgerConnection.state == ConnectionState.CONNECTED,
+                    LedgerConnection.state_changed_at,
+                ),
                 else_=literal(now, UTCDateTime()),
             ),
         )
@@ -159,7 +160,7 @@ def store_connection(
         **_token_values(tokens, now),
         "company_name": company_name,
         "ledger_ref": ledger_ref,
-        "state": CONNECTED,
+        "state": ConnectionState.CONNECTED,
         "state_reason": None,
         "state_changed_at": now,
         "updated_at": now,
@@ -192,7 +193,7 @@ def mark_reconnect_required(
             LedgerConnection.generation == generation,
         )
         .values(
-            state=RECONNECT_REQUIRED,
+            state=ConnectionState.RECONNECT_REQUIRED,
             state_reason=reason[:512],
             state_changed_at=now,
             updated_at=now,
@@ -200,3 +201,67 @@ def mark_reconnect_required(
         .execution_options(synchronize_session=False)
     )
     return done.rowcount == 1  # type: ignore[attr-defined]
+
+
+def name_company(tx: Tx, ledger: str, company_id: str, name: str | None, *, now: datetime) -> None:
+    """Record the company's name as the ledger reported it."""
+    tx.execute(
+        update(LedgerConnection)
+        .where(LedgerConnection.ledger == ledger, LedgerConnection.company_id == company_id)
+        .values(company_name=name, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def undo_store(
+    tx: Tx, ledger: str, company_id: str, previous: StoredConnection | None, *, generation: int
+) -> bool:
+    """Put back the row `store_connection` replaced (or delete the one it inserted), if it is
+    still at the `generation` that call wrote; False if another writer moved it on."""
+    where = (
+        LedgerConnection.ledger == ledger,
+        LedgerConnection.company_id == company_id,
+        LedgerConnection.generation == generation,
+    )
+    if previous is None:
+        done = tx.execute(
+            delete(LedgerConnection).where(*where).execution_options(synchronize_session=False)
+        )
+        return done.rowcount == 1  # type: ignore[attr-defined]
+    kept = {name for name in vars(previous) if name not in ("ledger", "company_id")}
+    done = tx.execute(
+        update(LedgerConnection)
+        .where(*where)
+        .values({name: getattr(previous, name) for name in kept})
+        .execution_options(synchronize_session=False)
+    )
+    return done.rowcount == 1  # type: ignore[attr-defined]
+
+
+# The ledgers that keep a connection here (OAuth); any other (the gateway) needs none.
+CONNECTED_LEDGERS = ("quickbooks", "xero")
+
+
+@dataclass(frozen=True)
+class CompanyState:
+    """What a status view may read of a connection: no token column is even selected."""
+
+    company_id: str
+    company_name: str | None
+    state: str
+    state_reason: str | None
+
+
+def company_states(tx: Tx, ledger: str) -> list[CompanyState]:
+    """The companies connected for `ledger` and their states, by company id (no tokens read)."""
+    query = (
+        select(
+            LedgerConnection.company_id,
+            LedgerConnection.company_name,
+            LedgerConnection.state,
+            LedgerConnection.state_reason,
+        )
+        .where(LedgerConnection.ledger == ledger)
+        .order_by(LedgerConnection.company_id)
+    )
+    return [CompanyState(*row) for row in tx.execute(query)]

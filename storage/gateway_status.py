@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, or_, select, update
 
 from storage.db import Conn, Tx
 from storage.models import GatewayStatus, SyncLogEntry
-from storage.queue import FAILED
+from storage.vocabulary import State
 
 _ROW = GatewayStatus.id == 1
 # An answer from a working gateway: the streak starts again, and the outage in force (if
@@ -112,7 +112,7 @@ def parked_failures(conn: Conn, error_class: str) -> list[int]:
     return list(
         conn.scalars(
             select(SyncLogEntry.record_id).where(
-                SyncLogEntry.state == FAILED,
+                SyncLogEntry.state == State.FAILED,
                 SyncLogEntry.parked.is_(True),
                 SyncLogEntry.error_class == error_class,
             )

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -23,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.vocabulary import MessageKind
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -197,7 +200,7 @@ class AlertMessage(Base):
     __tablename__ = "alert_messages"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), default="failures")  # failures outage
+    kind: Mapped[str] = mapped_column(String(16), default=MessageKind.FAILURES)
     channel: Mapped[str] = mapped_column(String(64))
     ts: Mapped[str | None] = mapped_column(String(32))  # None: Slack refused it, dropped
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the burst's first failure
@@ -279,3 +282,21 @@ class LedgerConnection(Base):
     __table_args__ = (
         UniqueConstraint("ledger", "company_id", name="uq_ledger_connections_company"),
     )
+
+
+class LedgerSend(Base):
+    """What an adapter sent under one idempotency key: its generation and when (the send log).
+
+    For ledgers whose request ids must change after a definite refusal, or that may have booked
+    an unanswered write (`answered` false): the adapter looks up before it sends again.
+    """
+
+    __tablename__ = "ledger_sends"
+
+    scope: Mapped[str] = mapped_column(String(96), primary_key=True)  # ledger and company
+    idempotency_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(128))
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    first_sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)

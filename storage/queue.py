@@ -29,15 +29,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from storage.models import Base, Record, SyncLogEntry
-
-PENDING, SYNCING, SUCCEEDED, FAILED, RESOLVED = (
-    "pending",
-    "syncing",
-    "succeeded",
-    "failed",
-    "resolved",
-)
-STATES = (PENDING, SYNCING, SUCCEEDED, FAILED, RESOLVED)
+from storage.vocabulary import State
 
 
 @dataclass(frozen=True)
@@ -107,7 +99,7 @@ def _claim_statement(postgres: bool, due_only: bool) -> Any:
         update(log)
         .where(log.c.record_id.in_(candidates.scalar_subquery()), *wanted)
         .values(
-            state=SYNCING,
+            state=State.SYNCING,
             lease_token=bindparam("token"),
             lease_expires_at=bindparam("until", type_=when),
         )
@@ -128,7 +120,7 @@ def _claimed(log: Any, record: Any) -> Claimed:
 
 def release(conn: Connection, record_ids: Sequence[int], token: str) -> None:
     """Give back claimed records that were not sent after all, as they were before the claim."""
-    back = case((SyncLogEntry.last_error.is_(None), PENDING), else_=FAILED)
+    back = case((SyncLogEntry.last_error.is_(None), State.PENDING), else_=State.FAILED)
     conn.execute(
         update(SyncLogEntry)
         .where(SyncLogEntry.record_id.in_(record_ids), SyncLogEntry.lease_token == token)
@@ -138,11 +130,11 @@ def release(conn: Connection, record_ids: Sequence[int], token: str) -> None:
 
 def recover_expired(session: Session, now: datetime) -> int:
     """Return records whose lease expired to the queue: failed if they ever failed, else pending."""
-    expired = and_(SyncLogEntry.state == SYNCING, SyncLogEntry.lease_expires_at < now)
+    expired = and_(SyncLogEntry.state == State.SYNCING, SyncLogEntry.lease_expires_at < now)
     total = 0
     for state, condition in (
-        (FAILED, SyncLogEntry.last_error.is_not(None)),
-        (PENDING, SyncLogEntry.last_error.is_(None)),
+        (State.FAILED, SyncLogEntry.last_error.is_not(None)),
+        (State.PENDING, SyncLogEntry.last_error.is_(None)),
     ):
         result = session.execute(
             update(SyncLogEntry)
@@ -156,7 +148,7 @@ def recover_expired(session: Session, now: datetime) -> int:
 
 def scan_pending(tx: Session, after: int, limit: int) -> list[tuple[int, str]]:
     """Keyset page of (record_id, state) of pending records, after `after`."""
-    return _scan(tx, SyncLogEntry.state == PENDING, after, limit)
+    return _scan(tx, SyncLogEntry.state == State.PENDING, after, limit)
 
 
 def scan_due(tx: Session, now: datetime, after: int, limit: int) -> list[tuple[int, str]]:
@@ -192,7 +184,7 @@ def _scan(
 def due(now: datetime) -> ColumnElement[bool]:
     """Failed records whose automatic retry has come (parked ones never come)."""
     return (
-        (SyncLogEntry.state == FAILED)
+        (SyncLogEntry.state == State.FAILED)
         & (SyncLogEntry.next_attempt_at <= now)
         & SyncLogEntry.parked.is_(False)
     )
@@ -206,7 +198,7 @@ def in_failed_queue() -> ColumnElement[bool]:
     SQLite uses a partial index only for a query that repeats its condition term for term.
     """
     queue_states: list[ColumnElement[Any]] = [
-        literal_column(f"'{state}'") for state in (FAILED, SYNCING)
+        literal_column(f"'{state}'") for state in (State.FAILED, State.SYNCING)
     ]
     return and_(SyncLogEntry.state.in_(queue_states), SyncLogEntry.last_error.is_not(None))
 

@@ -22,8 +22,9 @@ from storage.models import (
     RetryEventItem,
     SyncLogEntry,
 )
-from storage.queue import PENDING, due, in_failed_queue
+from storage.queue import due, in_failed_queue
 from storage.queue_pages import page_query, queue_count
+from storage.vocabulary import Outcome, State
 
 
 def _count(tx: Tx, condition: ColumnElement[bool]) -> int:
@@ -38,7 +39,7 @@ def count_due(tx: Tx, now: datetime) -> int:
 
 def held_back(tx: Tx, now: datetime) -> int:
     """Records an automatic run would send now: the pending ones and the failed ones due."""
-    return _count(tx, (SyncLogEntry.state == PENDING) | due(now))
+    return _count(tx, (SyncLogEntry.state == State.PENDING) | due(now))
 
 
 def failed_queue_size(tx: Tx) -> int:
@@ -107,7 +108,7 @@ def failure_messages(tx: Tx, record_ids: list[int]) -> dict[int, list[str]]:
         .where(
             Attempt.record_id.in_(record_ids),
             Attempt.error.is_not(None),
-            Attempt.outcome != "succeeded",
+            Attempt.outcome != Outcome.SUCCEEDED,
         )
         .order_by(Attempt.id)
     )

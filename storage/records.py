@@ -16,7 +16,7 @@ from storage.bulk import find_source_ids
 from storage.bulk import insert_pending as _insert_pending
 from storage.db import Tx
 from storage.models import Record, RecordChange, SyncLogEntry
-from storage.queue import PENDING
+from storage.vocabulary import ChangeAction, State
 
 
 def find_known(tx: Tx, source_ids: Sequence[str]) -> dict[str, int]:
@@ -75,7 +75,7 @@ class Change:
     """A person's change to a record outside a posting: when, what, who, why, the details."""
 
     at: datetime
-    action: str  # corrected resolved found_booked
+    action: ChangeAction
     by: str
     reason: str | None
     detail: str | None = None  # JSON: what changed
@@ -95,7 +95,7 @@ def correct(
     entry = tx.get(SyncLogEntry, record.id)
     assert entry is not None
     entry.kind = record.kind  # the queue's copy, for its indexes
-    entry.state, entry.updated_at = PENDING, change.at
+    entry.state, entry.updated_at = State.PENDING, change.at
     entry.error_class = entry.last_error = entry.next_attempt_at = None
     entry.auto_streak, entry.parked = 0, False
     add_change(tx, record.id, change)

@@ -12,6 +12,7 @@ from sqlalchemy import insert
 
 from storage.db import Tx
 from storage.models import RetryEvent, RetryEventItem
+from storage.vocabulary import ItemResult
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,12 @@ def open_event(tx: Tx, kind: str, via: str, requested_by: str, at: datetime) -> 
 def add_skipped(tx: Tx, event_id: int, skipped: list[tuple[int, str]]) -> None:
     """Note the records (record id, reason) a retry event skipped, as its items."""
     rows = [
-        {"retry_event_id": event_id, "record_id": rid, "result": "skipped", "detail": reason}
+        {
+            "retry_event_id": event_id,
+            "record_id": rid,
+            "result": ItemResult.SKIPPED,
+            "detail": reason,
+        }
         for rid, reason in skipped
     ]
     if rows:

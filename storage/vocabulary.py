@@ -67,8 +67,49 @@ class Via(StrEnum):
     SCHEDULER = "scheduler"
 
 
+class ItemResult(StrEnum):
+    """How one record fared in a retry event (`retry_event_items.result`)."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class ChangeAction(StrEnum):
+    """What a person did to a record by hand (`record_changes.action`)."""
+
+    CORRECTED = "corrected"
+    RESOLVED = "resolved"
+    FOUND_BOOKED = "found_booked"
+
+
 class AlertKind(StrEnum):
-    """Why a record is in the alert outbox."""
+    """What a row of the alert outbox tells: a record failed or parked, or the gateway's health."""
 
     FIRST_FAILURE = "first_failure"
     PARKED = "parked"
+    OUTAGE = "outage"
+    RECOVERED = "recovered"
+
+
+class MessageKind(StrEnum):
+    """What a posted alert message is about: records, or an outage of the gateway."""
+
+    FAILURES = "failures"
+    OUTAGE = "outage"
+
+
+class ConnectionState(StrEnum):
+    """Whether a ledger connection's tokens work, or a person must connect it again."""
+
+    CONNECTED = "connected"
+    RECONNECT_REQUIRED = "reconnect_required"
+
+
+class LedgerLink(StrEnum):
+    """How syncbot stands with its ledger's company, as the status shows it."""
+
+    NOT_NEEDED = "not_needed"  # the gateway: nothing to connect
+    NOT_CONNECTED = "not_connected"
+    CONNECTED = "connected"
+    RECONNECT_REQUIRED = "reconnect_required"

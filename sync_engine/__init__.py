@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from storage.seen_requests import SeenRequests
-    from sync_engine.alerts import RECOVERED, AlertDraft, AlertRecord, Alerts, OutageDraft
+    from sync_engine.alerts import AlertDraft, AlertRecord, Alerts, OutageDraft
     from sync_engine.build import build_engine
+    from sync_engine.connecting import Connected, ConnectFlow, connect_with_refresh_token
     from sync_engine.contract import Posting, format_time
     from sync_engine.database import Reader, reader, upgrade_database
     from sync_engine.engine import SyncEngine
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
         FailedRecord,
         History,
         ImportResult,
+        LedgerView,
         Outage,
         ResolveResult,
         RetryEventView,
@@ -45,6 +47,15 @@ if TYPE_CHECKING:
     )
     from sync_engine.sender import IN_FLIGHT
     from sync_engine.settings import Settings
+    from sync_engine.vocabulary import (
+        AlertKind,
+        ErrorClass,
+        Kind,
+        LedgerLink,
+        RetryKind,
+        State,
+        Via,
+    )
 
 # Each public name and the module it lives in.
 _HOMES = {
@@ -64,8 +75,11 @@ _HOMES = {
     "AlertDraft": "alerts",
     "AlertRecord": "alerts",
     "OutageDraft": "alerts",
-    "RECOVERED": "alerts",
     "serve_quickbooks_sim": "quickbooks_sim",  # the QuickBooks double, `syncbot ledger-sim`
+    # `syncbot connect`: the OAuth ledgers' connection, by code flow or refresh token
+    "ConnectFlow": "connecting",
+    "Connected": "connecting",
+    "connect_with_refresh_token": "connecting",
     **dict.fromkeys(
         ["SyncEngineError", "BadInput", "UnknownRecord", "ImportRejected", "GatewayUnreachable"],
         "errors",
@@ -84,24 +98,32 @@ _HOMES = {
             "RetryEventView",
             "ChangeView",
             "History",
+            "LedgerView",
             "Status",
             "ImportResult",
             "ResolveResult",
         ],
         "results",
     ),
+    # The words syncbot stores and sends, defined once in storage (which the bot never imports).
+    **dict.fromkeys(
+        ["AlertKind", "ErrorClass", "Kind", "LedgerLink", "RetryKind", "State", "Via"], "vocabulary"
+    ),
 }
 
 __all__ = [
     "IN_FLIGHT",
     "MAX_SOURCE_ID",
-    "RECOVERED",
     "AlertDraft",
+    "AlertKind",
     "AlertRecord",
     "Alerts",
     "AttemptView",
     "BadInput",
     "ChangeView",
+    "ConnectFlow",
+    "Connected",
+    "ErrorClass",
     "Failed",
     "FailedPage",
     "FailedRecord",
@@ -109,23 +131,30 @@ __all__ = [
     "History",
     "ImportRejected",
     "ImportResult",
+    "Kind",
+    "LedgerLink",
+    "LedgerView",
     "Outage",
     "OutageDraft",
     "Posting",
     "Reader",
     "ResolveResult",
     "RetryEventView",
+    "RetryKind",
     "RetryResult",
     "SeenRequests",
     "Settings",
     "Skipped",
+    "State",
     "Status",
     "Succeeded",
     "SyncEngine",
     "SyncEngineError",
     "SyncResult",
     "UnknownRecord",
+    "Via",
     "build_engine",
+    "connect_with_refresh_token",
     "format_time",
     "nameable",
     "reader",

@@ -18,6 +18,7 @@ from storage import alerts as store
 from storage.alerts import OutboxRow
 from storage.db import Database
 from storage.models import AlertMessage
+from storage.vocabulary import AlertKind, MessageKind
 from sync_engine import queries
 from sync_engine.alert_payloads import AlertRecord, record_from_payload, record_payload
 from sync_engine.contract import parse_time
@@ -26,11 +27,7 @@ BURST = timedelta(seconds=60)
 SHOWN = 5
 READ_AT_ONCE = 500
 FLUSH_LEASE = "alert_outbox"
-PARKED = "parked"
-FIRST_FAILURE = "first_failure"
-RECORD_KINDS = (FIRST_FAILURE, PARKED)
-OUTAGE, RECOVERED = "outage", "recovered"
-FAILURES = "failures"  # the kind of an alert message about records (the other: outage)
+RECORD_KINDS = (AlertKind.FIRST_FAILURE, AlertKind.PARKED)
 
 
 @dataclass(frozen=True)
@@ -109,7 +106,7 @@ class Alerts:
                 return None
             first = min(r.created_at for r in rows)
             burst = store.latest_message(
-                session, FAILURES, channel, until=first, after=first - BURST
+                session, MessageKind.FAILURES, channel, until=first, after=first - BURST
             )
             opened = burst.opened_at if burst is not None else first
             taken = [r for r in rows if r.created_at < opened + BURST]
@@ -122,18 +119,18 @@ class Alerts:
         still unposted: they are marked with it.
         """
         with self.database.reading() as session:
-            oldest = store.oldest_unposted(session, (OUTAGE, RECOVERED), 1)
+            oldest = store.oldest_unposted(session, (AlertKind.OUTAGE, AlertKind.RECOVERED), 1)
             if not oldest:
                 return None
             row = oldest[0]
             payload = json.loads(row.payload)
             since = parse_time(payload["since"])
             ids = [row.id]
-            if row.kind == OUTAGE:
+            if row.kind == AlertKind.OUTAGE:
                 ids += store.unposted_ids_since(session, RECORD_KINDS, since - BURST)
                 message = None
             else:
-                message = store.latest_message(session, OUTAGE, channel, until=since)
+                message = store.latest_message(session, MessageKind.OUTAGE, channel, until=since)
             until = payload.get("until")
             return OutageDraft(
                 kind=row.kind,
@@ -150,7 +147,13 @@ class Alerts:
     def posted_outage(self, draft: OutageDraft, ts: str | None) -> int:
         """Keep the outage message's `ts` (None: dropped) and mark its outbox rows."""
         values = {"channel": draft.channel, "ts": ts}
-        first = {"kind": OUTAGE, "opened_at": draft.since, "failed": 0, "parked": 0, "shown": "[]"}
+        first = {
+            "kind": MessageKind.OUTAGE,
+            "opened_at": draft.since,
+            "failed": 0,
+            "parked": 0,
+            "shown": "[]",
+        }
         return self._keep(draft.alert_id, values, first, draft.outbox_ids)
 
     def posted(self, draft: AlertDraft, ts: str | None) -> int:
@@ -194,9 +197,9 @@ def _merged(
     shown = {p["source_id"]: p for p in json.loads(burst.shown)} if burst else {}
     failed, parked = (burst.failed, burst.parked) if burst else (0, 0)
     for r in taken:
-        payload = json.loads(r.payload) | {"parked": r.kind == PARKED}
-        parked += r.kind == PARKED
-        failed += r.kind != PARKED
+        payload = json.loads(r.payload) | {"parked": r.kind == AlertKind.PARKED}
+        parked += r.kind == AlertKind.PARKED
+        failed += r.kind != AlertKind.PARKED
         # A record shown as failed and now parked is shown once, as parked.
         if payload["source_id"] in shown or len(shown) < SHOWN:
             shown[payload["source_id"]] = payload

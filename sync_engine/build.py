@@ -13,6 +13,7 @@ from sync_engine.import_writer import ImportChunks
 from sync_engine.ledger import Ledger, make_ledger
 from sync_engine.outage import OutageWatch
 from sync_engine.policy import BackoffSettings
+from sync_engine.send_log import SendLog
 from sync_engine.sender import Checkpoint, Sender
 from sync_engine.settings import Settings
 from sync_engine.telemetry import Telemetry
@@ -45,7 +46,8 @@ def build_engine(
         database = own_db = Database.open(settings.database_url, migrate=migrate)
     telemetry = Telemetry()
     if ledger is None:
-        ledger = make_ledger(settings, observe=telemetry.gateway_answered)
+        send_log = SendLog(database, clock)
+        ledger = make_ledger(settings, observe=telemetry.gateway_answered, send_log=send_log)
     limits = ledger.limits
     # A few more threads than requests in flight: while some claim or write to the
     # database, the others keep every ledger connection busy. The ledger still caps the
@@ -82,6 +84,7 @@ def build_engine(
         claim_size=claim_size(limits, settings.lease_seconds),
         on_close=_closer(executor, ledger, own_db),
         import_chunks=import_chunks,
+        ledger_company=(settings.ledger, settings.ledger_company()),
     )
     telemetry.read_state_from(engine.status)
     return engine

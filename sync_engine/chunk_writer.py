@@ -12,22 +12,20 @@ from decimal import Decimal
 from storage.alerts import add_outbox_rows
 from storage.attempts import add_attempts, add_retry_event_items, note_gateway_answer
 from storage.db import Conn
-from storage.queue import FAILED, SUCCEEDED, Claimed, settle
+from storage.queue import Claimed, settle
+from storage.vocabulary import AlertKind, ErrorClass, ItemResult, Outcome, State, Trigger
 from sync_engine.alert_payloads import AlertRecord, outbox_row, record_payload
 from sync_engine.money import format_amount
 from sync_engine.policy import BackoffSettings, next_retry
-from sync_engine.post_result import SUCCEEDED as OK
 from sync_engine.post_result import PostResult
 from sync_engine.results import Failed, Succeeded
-
-MANUAL = "manual"
 
 
 @dataclass(frozen=True)
 class Plan:
     """How a batch of work is sent: the attempts' trigger and the retry event they belong to."""
 
-    trigger: str  # initial manual auto
+    trigger: Trigger
     retry_event_id: int | None
 
 
@@ -45,8 +43,8 @@ def _failure_row(
     uniform: Callable[[float, float], float],
 ) -> tuple[dict[str, object], Failed]:
     # An automatic attempt continues its streak; an initial or manual one starts a fresh one.
-    streak = claimed.auto_streak + 1 if plan.trigger == "auto" else 0
-    error_class = result.error_class or "transient"
+    streak = claimed.auto_streak + 1 if plan.trigger == Trigger.AUTO else 0
+    error_class = result.error_class or ErrorClass.TRANSIENT
     decision = next_retry(
         auto_streak=streak,
         error_class=error_class,
@@ -58,7 +56,7 @@ def _failure_row(
     attempts = claimed.attempt_count + 1
     error = result.error or "unknown error"
     row: dict[str, object] = {
-        "state": FAILED,
+        "state": State.FAILED,
         "accounting_ref": None,
         "error_class": error_class,
         "last_error": error,
@@ -77,7 +75,7 @@ def _failure_row(
     return row, failed
 
 
-def _alert(kind: str, claimed: Claimed, failed: Failed, now: datetime) -> dict[str, object]:
+def _alert(kind: AlertKind, claimed: Claimed, failed: Failed, now: datetime) -> dict[str, object]:
     record = claimed.record
     shown = AlertRecord(
         source_id=record.source_id,
@@ -90,7 +88,7 @@ def _alert(kind: str, claimed: Claimed, failed: Failed, now: datetime) -> dict[s
         error_class=failed.error_class,
         retry_count=failed.retry_count,
         next_attempt_at=failed.next_attempt_at,
-        parked=kind == "parked",
+        parked=kind == AlertKind.PARKED,
     )
     return outbox_row(kind, record_payload(shown), now, record.id)
 
@@ -125,9 +123,9 @@ def record_answers(
             "record_id": item.record_id,
             "attempt_count": item.attempt_count + 1,
         }
-        if result.outcome == OK:
+        if result.outcome == Outcome.SUCCEEDED:
             assert result.accounting_ref is not None
-            log |= {"state": SUCCEEDED, "accounting_ref": result.accounting_ref}
+            log |= {"state": State.SUCCEEDED, "accounting_ref": result.accounting_ref}
             log |= {"error_class": None, "last_error": item.last_error, "auto_streak": 0}
             log |= {"next_attempt_at": None, "parked": False}
             succeeded.append(Succeeded(item.record.source_id, result.accounting_ref))
@@ -138,9 +136,9 @@ def record_answers(
             failed.append(fail)
             detail = fail.error
             if alerts and item.last_error is None:
-                outbox.append(_alert("first_failure", item, fail, now))
+                outbox.append(_alert(AlertKind.FIRST_FAILURE, item, fail, now))
             if alerts and fail.parked:
-                outbox.append(_alert("parked", item, fail, now))
+                outbox.append(_alert(AlertKind.PARKED, item, fail, now))
         log_rows.append(log)
         attempt_rows.append(_attempt_row(item, result, plan, now))
         if plan.retry_event_id is not None:
@@ -148,7 +146,9 @@ def record_answers(
                 {
                     "retry_event_id": plan.retry_event_id,
                     "record_id": item.record_id,
-                    "result": SUCCEEDED if result.outcome == OK else FAILED,
+                    "result": ItemResult.SUCCEEDED
+                    if result.outcome == Outcome.SUCCEEDED
+                    else ItemResult.FAILED,
                     "detail": detail,
                 }
             )
@@ -193,7 +193,7 @@ class GatewayNotes:
         """Remember the answer in `results` (no answers: nothing to remember)."""
         if not results:
             return
-        ok = [r for r in results if r.outcome == OK]
+        ok = [r for r in results if r.outcome == Outcome.SUCCEEDED]
         answer = ok[0] if ok else results[0]
         summary = f"HTTP {answer.http_status}: posted" if ok else (answer.error or "no answer")
         with self._lock:

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from storage.vocabulary import Kind
 from sync_engine.money import MoneyError, parse_amount
 
-KINDS = ("reimbursement", "honorarium")
 MAX_BATCH_ITEMS = 30
 
 
@@ -96,8 +96,8 @@ def posting_from_wire(body: object) -> Posting:
     payee = payee if isinstance(payee, dict) else {}
     source_id = text("source_id", body.get("source_id"))
     kind = text("kind", body.get("kind"))
-    if kind is not None and kind not in KINDS:
-        errors.append(("kind", f"must be one of {', '.join(KINDS)}"))
+    if kind is not None and kind not in tuple(Kind):
+        errors.append(("kind", f"must be one of {', '.join(Kind)}"))
     payee_id = text("payee.id", payee.get("id"))
     payee_name = text("payee.name", payee.get("name"))
     currency = text("currency", body.get("currency"))

@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from storage import connections
 from storage.connections import SealedTokens, StoredConnection
 from storage.db import Database, Tx
+from storage.vocabulary import ConnectionState, ErrorClass
 from sync_engine.errors import SyncEngineError
 from sync_engine.secret_box import SecretBox
 
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 
 QUICKBOOKS, XERO = "quickbooks", "xero"
 LEDGERS = (QUICKBOOKS, XERO)
-CONNECTED, RECONNECT_REQUIRED = connections.CONNECTED, connections.RECONNECT_REQUIRED
 INVALID_GRANT = "invalid_grant"
 # Both contracts: refresh when fewer than 300 s remain; store expiry 60 s early for clock skew.
 REFRESH_MARGIN = timedelta(seconds=300)
@@ -107,7 +107,7 @@ def _seconds(body: Mapping[str, object], name: str) -> float | None:
 class CredentialsError(SyncEngineError):
     """The ledger's credentials do not work; the adapter classes the failure `auth`."""
 
-    error_class = "auth"
+    error_class = ErrorClass.AUTH
 
 
 class NotConnected(CredentialsError):
@@ -363,7 +363,7 @@ class TokenKeeper:
     def _checked(self, row: StoredConnection | None) -> StoredConnection:
         if row is None:
             raise self._not_connected()
-        if row.state == RECONNECT_REQUIRED:
+        if row.state == ConnectionState.RECONNECT_REQUIRED:
             raise ReconnectRequired(self._reconnect_message(row.state_reason))
         return row
 
@@ -374,4 +374,8 @@ class TokenKeeper:
 
     def _reconnect_message(self, reason: str | None) -> str:
         why = f" ({reason})" if reason else ""
-        return f"the {self._ledger} connection for company {self._company} must be reconnected{why}"
+        # The command first: an outage alert shows the reason's first 200 characters.
+        return (
+            f"run `syncbot connect {self._ledger}`: the {self._ledger} connection for company"
+            f" {self._company} must be reconnected{why}"
+        )

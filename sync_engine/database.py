@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from storage.db import Database
 from storage.migrate import ensure_schema, head_revision, upgrade
@@ -30,8 +31,11 @@ def upgrade_database(settings: Settings) -> str:
 class Reader:
     """Read-only answers from the database: the failed queue, a history, the status."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self, database: Database, ledger: str = "gateway", company: str | None = None
+    ) -> None:
         self._database = database
+        self._ledger, self._company = ledger, company  # the settings' ledger and its company
 
     def failed_page(
         self, kind: str | None, error_class: str | None, after: int | None, limit: int
@@ -46,9 +50,12 @@ class Reader:
             return queries.history(session, source_id)
 
     def status(self) -> Status:
-        """Counts by state and error class, last success, the gateway's last answer."""
+        """Counts by state and error class, last success, the gateway's last answer, and the
+        ledger with its company and connection."""
         with self._database.reading() as session:
-            return queries.status(session)
+            found = queries.status(session)
+            ledger = queries.ledger_view(session, self._ledger, self._company)
+        return replace(found, ledger=ledger)
 
 
 @contextmanager
@@ -57,6 +64,6 @@ def reader(settings: Settings) -> Iterator[Reader]:
     database = Database.open(settings.database_url, migrate=False)
     try:
         ensure_schema(database.engine)
-        yield Reader(database)
+        yield Reader(database, settings.ledger, settings.ledger_company())
     finally:
         database.dispose()

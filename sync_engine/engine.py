@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,17 +13,13 @@ from prometheus_client import CollectorRegistry
 from storage import records as stored
 from storage.db import Database, Tx
 from storage.queue import (
-    FAILED,
-    PENDING,
-    RESOLVED,
-    SUCCEEDED,
-    SYNCING,
     recover_expired,
     scan_due,
     scan_failed_queue,
     scan_pending,
 )
 from storage.seen_requests import SeenRequests
+from storage.vocabulary import ChangeAction, RetryKind, State, Trigger
 from sync_engine import queries
 from sync_engine.alerts import Alerts
 from sync_engine.chunk_writer import Plan
@@ -36,6 +33,7 @@ from sync_engine.results import (
     FailedPage,
     History,
     ImportResult,
+    LedgerView,
     Outage,
     ResolveResult,
     RetryResult,
@@ -49,7 +47,7 @@ from sync_engine.telemetry import Telemetry
 
 SCAN_PAGE = 1000
 SINGLES_PER_CLAIM = 10
-MANUAL_FROM = (FAILED, PENDING)
+MANUAL_FROM = (State.FAILED, State.PENDING)
 # One keyset page of (record_id, state): the transaction, the id after which it starts, its size.
 Scan = Callable[[Tx, int, int], list[tuple[int, str]]]
 
@@ -77,6 +75,7 @@ class SyncEngine:
         claim_size: int,
         on_close: Callable[[], None],
         import_chunks: ImportChunks = ImportChunks(),  # noqa: B008 - frozen: one default is safe
+        ledger_company: tuple[str, str | None] = ("gateway", None),
     ) -> None:
         self._db = database
         self._clock = clock
@@ -89,6 +88,7 @@ class SyncEngine:
         self._claim_size = claim_size
         self._on_close = on_close
         self._import_chunks = import_chunks
+        self._ledger_company = ledger_company  # the settings' ledger and the company it names
 
     def close(self) -> None:
         """Stop the sending threads, close the ledger and the database pool the engine made."""
@@ -156,20 +156,22 @@ class SyncEngine:
             held = self._held_back()
             return SyncResult(RetryResult(None), RetryResult(None), recovered, outage, held)
         initial = self._sender.run(
-            self._chunks(scan_pending, (PENDING,)), Plan("initial", None), progress
+            self._chunks(scan_pending, (State.PENDING,)), Plan(Trigger.INITIAL, None), progress
         )
         now = self._clock()
         with self._db.reading() as session:
             any_due = queries.any_due(session, now)
         retries = RetryResult(None)
         if any_due:
-            event_id = self._events.open("auto", requested_by, via)
+            event_id = self._events.open(RetryKind.AUTO, requested_by, via)
 
             def due(tx: Tx, after: int, limit: int) -> list[tuple[int, str]]:
                 return scan_due(tx, now, after, limit)
 
             tally = self._sender.run(
-                self._chunks(due, (FAILED,), due_only=True), Plan("auto", event_id), progress
+                self._chunks(due, (State.FAILED,), due_only=True),
+                Plan(Trigger.AUTO, event_id),
+                progress,
             )
             retries = self._events.close(event_id, tally, [])
         outage = self.outage()
@@ -245,10 +247,10 @@ class SyncEngine:
             if state not in MANUAL_FROM
         ]
         ids = [rid for s, (rid, state) in found.items() if state in MANUAL_FROM]
-        event_id = self._events.open("selected", requested_by, via)
+        event_id = self._events.open(RetryKind.SELECTED, requested_by, via)
         size = self._claim_size
         chunks = (Chunk(ids[i : i + size], MANUAL_FROM) for i in range(0, len(ids), size))
-        tally = self._sender.run(chunks, Plan("manual", event_id), progress, len(ids))
+        tally = self._sender.run(chunks, Plan(Trigger.MANUAL, event_id), progress, len(ids))
         return self._events.close(event_id, tally, skipped)
 
     def retry_all(
@@ -259,10 +261,10 @@ class SyncEngine:
         with self._db.reading() as session:
             upto = queries.failed_queue_end(session)
             total = queries.failed_queue_size(session)
-        event_id = self._events.open("all", requested_by, via)
+        event_id = self._events.open(RetryKind.ALL, requested_by, via)
         skipped: list[Skipped] = []
         chunks = self._queue_chunks(upto, skipped) if upto is not None else iter(())
-        tally = self._sender.run(chunks, Plan("manual", event_id), progress, total)
+        tally = self._sender.run(chunks, Plan(Trigger.MANUAL, event_id), progress, total)
         return self._events.close(event_id, tally, skipped)
 
     def _queue_chunks(self, upto: int, skipped: list[Skipped]) -> Iterator[Chunk]:
@@ -271,14 +273,14 @@ class SyncEngine:
         while True:
             with self._db.reading() as session:
                 page = scan_failed_queue(session, after, SCAN_PAGE, upto)
-                held = [rid for rid, state in page if state == SYNCING]
+                held = [rid for rid, state in page if state == State.SYNCING]
                 skipped += [Skipped(s, IN_FLIGHT) for s in queries.source_ids(session, held)]
             if not page:
                 return
             after = page[-1][0]
-            ids = [rid for rid, state in page if state == FAILED]
+            ids = [rid for rid, state in page if state == State.FAILED]
             for i in range(0, len(ids), size):
-                yield Chunk(ids[i : i + size], (FAILED,))
+                yield Chunk(ids[i : i + size], (State.FAILED,))
 
     def _chunks(
         self, scan: Scan, states: tuple[str, ...], due_only: bool = False
@@ -305,7 +307,7 @@ class SyncEngine:
         if source_id not in found:
             raise UnknownRecord([source_id])
         record_id, state = found[source_id]
-        if state not in (FAILED, PENDING):
+        if state not in (State.FAILED, State.PENDING):
             raise BadInput(f"{source_id} cannot be resolved: {_not_retryable(state)}")
         with self._db.reading() as session:
             key = stored.idempotency_key(session, record_id)
@@ -323,11 +325,11 @@ class SyncEngine:
         self, record_id: int, source_id: str, state: str, ref: str | None, reason: str, by: str
     ) -> ResolveResult:
         now = self._clock()
-        new_state = SUCCEEDED if ref else RESOLVED
+        new_state = State.SUCCEEDED if ref else State.RESOLVED
         with self._db.transaction() as session:
             if not stored.settle_by_hand(session, record_id, state, new_state, ref, now):
                 raise BadInput(f"{source_id} changed while resolving it (another retry holds it)")
-            action = "found_booked" if ref else "resolved"
+            action = ChangeAction.FOUND_BOOKED if ref else ChangeAction.RESOLVED
             stored.add_change(session, record_id, stored.Change(now, action, by, reason))
         return ResolveResult(source_id, new_state, ref)
 
@@ -359,9 +361,17 @@ class SyncEngine:
             return set(known_source_ids(session, wanted))
 
     def status(self) -> Status:
-        """Counts by state and error class, last success, the gateway's last answer."""
+        """Counts by state and error class, last success, the gateway's last answer, and the
+        ledger with its company and connection."""
         with self._db.reading() as session:
-            return queries.status(session)
+            found = queries.status(session)
+            ledger = queries.ledger_view(session, *self._ledger_company)
+        return replace(found, ledger=ledger)
+
+    def ledger_view(self) -> LedgerView:
+        """The ledger, its company and whether it must be reconnected (no token is read)."""
+        with self._db.reading() as session:
+            return queries.ledger_view(session, *self._ledger_company)
 
     def count_failed(self) -> int:
         """How many records the failed queue holds."""
@@ -397,8 +407,9 @@ def claim_size(limits: LedgerLimits, lease_seconds: float) -> int:
 
 
 def _not_retryable(state: str) -> str:
-    return {
-        SUCCEEDED: "already succeeded",
-        RESOLVED: "already resolved by hand",
-        SYNCING: IN_FLIGHT,
-    }.get(state, f"in state {state}")
+    reasons: dict[str, str] = {
+        State.SUCCEEDED: "already succeeded",
+        State.RESOLVED: "already resolved by hand",
+        State.SYNCING: IN_FLIGHT,
+    }
+    return reasons.get(state, f"in state {state}")

@@ -27,11 +27,11 @@ from typing import Any
 
 import httpx
 
+from storage.vocabulary import ErrorClass, Outcome
 from sync_engine.contract import MAX_BATCH_ITEMS, Posting
 from sync_engine.errors import GatewayUnreachable
 from sync_engine.ledger import LedgerLimits
-from sync_engine.policy import AUTH, NEEDS_ATTENTION, TRANSIENT
-from sync_engine.post_result import FAILED, SUCCEEDED, UNCERTAIN, PostResult
+from sync_engine.post_result import PostResult
 from sync_engine.ratelimit import RateLimiter
 
 MAX_RETRY_AFTER = 86400.0  # a day: past this a header is more likely broken than meant
@@ -53,11 +53,11 @@ class Answer:
 def classify_status(status: int) -> str:
     """The error class of an HTTP answer, by status alone (the gateway's hint is advisory)."""
     if status in (401, 403):
-        return AUTH
+        return ErrorClass.AUTH
     if status in (408, 409, 429) or status >= 500:
-        return TRANSIENT
+        return ErrorClass.TRANSIENT
     # 400, 404, 422 and any other refusal: the data or the ledger must be fixed first
-    return NEEDS_ATTENTION
+    return ErrorClass.NEEDS_ATTENTION
 
 
 def probe_key() -> str:
@@ -90,7 +90,7 @@ def _problem_text(status: int, body: Any) -> str:
 
 
 def _failure(key: str, status: int, body: Any, retry_after: float | None = None) -> PostResult:
-    outcome = UNCERTAIN if status == 502 else FAILED
+    outcome = Outcome.UNCERTAIN if status == 502 else Outcome.FAILED
     return PostResult(
         key,
         outcome,
@@ -166,9 +166,11 @@ class GatewayClient:
         """Take this thread's next slot under the rate limit now."""
         self.limiter.reserve()
 
-    def probe(self) -> None:
-        """Look up a key no record has: a 200 or 404 proves the gateway answers with our token."""
+    def probe(self) -> str | None:
+        """Look up a key no record has: a 200 or 404 proves the gateway answers with our token
+        (the gateway names no company: None)."""
         self.lookup(probe_key())
+        return None
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -198,8 +200,8 @@ class GatewayClient:
         sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
         kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "network error"
         text = f"{kind}: {type(exc).__name__}: {exc}".rstrip(": ")
-        outcome = UNCERTAIN if sent else FAILED
-        return [PostResult(k, outcome, None, None, text, TRANSIENT) for k in keys]
+        outcome = Outcome.UNCERTAIN if sent else Outcome.FAILED
+        return [PostResult(k, outcome, None, None, text, ErrorClass.TRANSIENT) for k in keys]
 
     def post(self, key: str, posting: Posting) -> PostResult:
         """Send one posting with its idempotency key; uncertain outcomes are settled by lookup."""
@@ -220,9 +222,14 @@ class GatewayClient:
         if 200 <= status < 300:
             ref = _ref(body)
             if ref is not None:
-                return PostResult(key, SUCCEEDED, status, ref)
+                return PostResult(key, Outcome.SUCCEEDED, status, ref)
             return PostResult(
-                key, UNCERTAIN, status, None, f"{status} with an unreadable body", TRANSIENT
+                key,
+                Outcome.UNCERTAIN,
+                status,
+                None,
+                f"{status} with an unreadable body",
+                ErrorClass.TRANSIENT,
             )
         return _failure(key, status, body, _retry_after(response))
 
@@ -264,12 +271,13 @@ class GatewayClient:
                 continue
             key, status, ref = row["idempotency_key"], row.get("status"), _ref(row)
             if isinstance(status, int) and 200 <= status < 300 and ref is not None:
-                by_key[key] = PostResult(key, SUCCEEDED, status, ref)
+                by_key[key] = PostResult(key, Outcome.SUCCEEDED, status, ref)
             elif isinstance(status, int) and status >= 300:
                 by_key[key] = _failure(key, status, row.get("error"))
         missing = "no result for this item in the batch answer"
         return [
-            by_key.get(key) or PostResult(key, UNCERTAIN, 200, None, missing, TRANSIENT)
+            by_key.get(key)
+            or PostResult(key, Outcome.UNCERTAIN, 200, None, missing, ErrorClass.TRANSIENT)
             for key in keys
         ]
 
@@ -296,7 +304,7 @@ class GatewayClient:
         settled: list[PostResult] = []
         reachable = True
         for result in results:
-            if result.outcome == UNCERTAIN and reachable:
+            if result.outcome == Outcome.UNCERTAIN and reachable:
                 try:
                     ref = self.lookup(result.idempotency_key)
                 except GatewayUnreachable:
@@ -311,7 +319,7 @@ class GatewayClient:
         if ref is not None:
             note = f"{result.error}; the lookup found it booked"
             return replace(
-                result, outcome=SUCCEEDED, accounting_ref=ref, error=note, error_class=None
+                result, outcome=Outcome.SUCCEEDED, accounting_ref=ref, error=note, error_class=None
             )
         note = f"{result.error}; the lookup found nothing booked"
-        return replace(result, outcome=FAILED, error=note)
+        return replace(result, outcome=Outcome.FAILED, error=note)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from storage.bulk import record_text_lengths
-from sync_engine.contract import KINDS, Posting, parse_time
+from storage.vocabulary import Kind
+from sync_engine.contract import Posting, parse_time
 from sync_engine.import_readers import (
     BOM,
     MAX_ROW_BYTES,
@@ -141,7 +142,7 @@ def _plain_posting(record: object, line: int, seen: SeenIds) -> Posting | None:
         memo = None if memo is None else memo.strip() or None
     except (KeyError, AttributeError, ValueError, InvalidOperation):
         return None
-    plain = source_id and payee_id and payee_name and description and kind in KINDS
+    plain = source_id and payee_id and payee_name and description and kind in tuple(Kind)
     if not plain or amount is None:
         return None
     # A value near a column's limit, or an unstorable character: `_check_record` judges it.
@@ -289,9 +290,9 @@ def _duplicate_error(source_id: str | None, line: int, seen: SeenIds) -> str | N
 
 
 def _kind_error(kind: str) -> str | None:
-    if kind in KINDS:
+    if kind in tuple(Kind):
         return None
-    return f"kind {kind!r} must be one of: {', '.join(KINDS)}"
+    return f"kind {kind!r} must be one of: {', '.join(Kind)}"
 
 
 def _currency(value: object) -> tuple[str | None, str | None]:

@@ -10,12 +10,11 @@ from pathlib import Path
 from storage.bulk import Intake
 from storage.db import Database, Tx
 from storage.models import Record
-from storage.queue import FAILED, PENDING
 from storage.records import get_entry, get_record
+from storage.vocabulary import ErrorClass, State
 from sync_engine.errors import GatewayUnreachable, ImportRejected
 from sync_engine.import_rows import ImportProblem, ImportRow, read_records
 from sync_engine.outage import LOOKUP_ANSWERED
-from sync_engine.policy import NEEDS_ATTENTION
 from sync_engine.records import apply_correction, changed_fields, chunked, new_rows
 from sync_engine.results import ImportResult
 
@@ -142,8 +141,8 @@ def _refusal(ports: ImportPorts, session: Tx, record: Record, found: _Found) -> 
     """Why `record` may not be corrected now, or None if it may."""
     entry = get_entry(session, record.id)
     name = record.source_id
-    stuck = entry.state == FAILED and entry.error_class == NEEDS_ATTENTION
-    if not (stuck or entry.state == PENDING):
+    stuck = entry.state == State.FAILED and entry.error_class == ErrorClass.NEEDS_ATTENTION
+    if not (stuck or entry.state == State.PENDING):
         why = f"is {entry.state}" + (f" ({entry.error_class})" if entry.error_class else "")
         return (
             f"{name} {why}; only a record refused as needs_attention (or not yet sent) "

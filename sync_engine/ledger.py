@@ -19,8 +19,11 @@ What every adapter promises, and the engine relies on:
   set to the seconds until it may; the engine's next automatic attempt waits at least that
   long (`policy.next_retry`), and on that attempt the adapter looks up before it sends.
 - `lookup` answers the ledger's reference for a key, or None if nothing is booked under it;
-  `probe` returns once the ledger answered with our credentials. Both raise
-  `GatewayUnreachable` when the ledger cannot tell.
+  `probe` returns once the ledger answered with our credentials (with the company's name, if
+  the ledger has one). Both raise `GatewayUnreachable` when the ledger cannot tell.
+- An adapter that must remember what it sent under a key (its generation, when, whether the
+  write was answered) keeps it in the `SendLog` that `make_ledger` is given (`build_engine`
+  passes one on the engine's database and clock); adapters that need none ignore it.
 - `limits` and `reserve` keep the engine under the ledger's limits: it claims at most
   `max_batch` records per request, runs at most `concurrency` requests at once, and each
   sending thread calls `reserve` before it claims the records its next request carries.
@@ -34,6 +37,7 @@ from typing import Any, Protocol, assert_never
 
 from sync_engine.contract import Posting
 from sync_engine.post_result import PostResult
+from sync_engine.send_log import SendLog
 from sync_engine.settings import Settings
 
 # Told each request's route ("posting", "batch", "lookup") and its round trip, in seconds.
@@ -74,8 +78,9 @@ class Ledger(Protocol):
         """The ledger's reference for `key`, or None if nothing is booked under it."""
         ...
 
-    def probe(self) -> None:
-        """Return if the ledger answers with our credentials; raise `GatewayUnreachable` if not."""
+    def probe(self) -> str | None:
+        """The company's name (None if the ledger has none) once the ledger answers with our
+        credentials; raise `GatewayUnreachable` if not."""
         ...
 
     def close(self) -> None:
@@ -83,9 +88,16 @@ class Ledger(Protocol):
         ...
 
 
-def make_ledger(settings: Settings, *, observe: Observe | None = None, **options: Any) -> Ledger:
+def make_ledger(
+    settings: Settings,
+    *,
+    observe: Observe | None = None,
+    send_log: SendLog | None = None,
+    **options: Any,
+) -> Ledger:
     """The adapter `settings.ledger` (`ACCOUNTING_LEDGER`) names, built from its settings.
 
+    `send_log` is required by adapters that keep one (and gives them the database and clock);
     `options` go to the adapter as they are (a test's HTTP transport, for example). Each
     adapter is imported only when it is chosen, so the engine never imports a ledger's client.
     """
@@ -102,5 +114,11 @@ def make_ledger(settings: Settings, *, observe: Observe | None = None, **options
             observe=observe,
             **options,
         )
+    if settings.ledger == "quickbooks":
+        from sync_engine.quickbooks.adapter import QuickBooksLedger
+
+        if send_log is None:
+            raise ValueError("the quickbooks ledger needs a send log (make_ledger(send_log=...))")
+        return QuickBooksLedger(settings, send_log, observe=observe, **options)
     # Settings refuse any other name; mypy fails here while a name has no adapter yet.
     assert_never(settings.ledger)

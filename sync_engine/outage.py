@@ -36,10 +36,10 @@ from datetime import datetime, timedelta
 from storage import gateway_status
 from storage.alerts import add_outbox_rows
 from storage.db import Conn, Tx
+from storage.vocabulary import AlertKind, ErrorClass, Outcome
 from sync_engine.alert_payloads import outbox_row
 from sync_engine.contract import format_time
-from sync_engine.policy import AUTH, NEEDS_ATTENTION, TRANSIENT, BackoffSettings, step_ceiling
-from sync_engine.post_result import SUCCEEDED as OK
+from sync_engine.policy import BackoffSettings, step_ceiling
 from sync_engine.post_result import PostResult
 from sync_engine.results import Outage
 
@@ -67,14 +67,16 @@ BOOKED, ANSWERED = "a posting was booked", "a posting was answered"
 
 
 def _down(result: PostResult) -> bool:
-    return result.error_class == TRANSIENT and result.http_status != RATE_LIMITED
+    return result.error_class == ErrorClass.TRANSIENT and result.http_status != RATE_LIMITED
 
 
 def verdict(results: list[PostResult], *, one_request: bool) -> Verdict:
     """Sort one chunk's answers; `one_request` when they came from one batch request."""
     alive = any(map(_working, results))
     failing = [r for r in results if _down(r)]
-    auth = next((r.error or "auth failure" for r in results if r.error_class == AUTH), None)
+    auth = next(
+        (r.error or "auth failure" for r in results if r.error_class == ErrorClass.AUTH), None
+    )
     down = min(len(failing), 1) if one_request else len(failing)
     last = failing[-1].error if failing else None
     # Single postings answer one after another: only the answers after the last failure are
@@ -86,16 +88,16 @@ def verdict(results: list[PostResult], *, one_request: bool) -> Verdict:
         after_alive = sum(map(_down, results[_last(results, _working) + 1 :]))
     back = (
         BOOKED
-        if any(r.outcome == OK for r in newest)
+        if any(r.outcome == Outcome.SUCCEEDED for r in newest)
         else ANSWERED
-        if any(r.error_class == NEEDS_ATTENTION for r in newest)
+        if any(r.error_class == ErrorClass.NEEDS_ATTENTION for r in newest)
         else None
     )
     return Verdict(alive, down, after_alive, auth, last or "the gateway did not answer", back)
 
 
 def _working(result: PostResult) -> bool:
-    return result.outcome == OK or result.error_class == NEEDS_ATTENTION
+    return result.outcome == Outcome.SUCCEEDED or result.error_class == ErrorClass.NEEDS_ATTENTION
 
 
 def _last(results: list[PostResult], test: Callable[[PostResult], bool]) -> int:
@@ -135,7 +137,7 @@ class OutageWatch:
         """Whether the last `threshold` answers of one run of single postings all failed
         transiently, or the last was refused as auth (the chunk stops there; the streak is
         counted when its answers are written)."""
-        if results and results[-1].error_class == AUTH:
+        if results and results[-1].error_class == ErrorClass.AUTH:
             return True
         tail = results[-self.threshold :]
         return len(tail) == self.threshold and verdict(tail, one_request=False).down == len(tail)
@@ -205,7 +207,7 @@ class OutageWatch:
         next_probe_at = now + timedelta(seconds=self.probe_base)
         if gateway_status.begin_outage(conn, reason[:256], now=now, next_probe_at=next_probe_at):
             payload: dict[str, object] = {"since": format_time(now), "reason": reason[:256]}
-            add_outbox_rows(conn, [outbox_row("outage", payload, now)])
+            add_outbox_rows(conn, [outbox_row(AlertKind.OUTAGE, payload, now)])
 
     def probe_failed(self, conn: Conn, outage: Outage, now: datetime, error: str) -> None:
         """Schedule the next probe, further off each time (up to the cap)."""
@@ -238,7 +240,7 @@ class OutageWatch:
         self.tripped.clear()
         if not ended:
             return None
-        parked = gateway_status.parked_failures(conn, AUTH)
+        parked = gateway_status.parked_failures(conn, ErrorClass.AUTH)
         ceiling = step_ceiling(1, backoff)
         due = {rid: now + timedelta(seconds=uniform(0.0, ceiling)) for rid in parked}
         gateway_status.unpark(conn, due)
@@ -248,5 +250,5 @@ class OutageWatch:
             "reason": outage.reason,
             "returned": len(parked),
         }
-        add_outbox_rows(conn, [outbox_row("recovered", payload, now)])
+        add_outbox_rows(conn, [outbox_row(AlertKind.RECOVERED, payload, now)])
         return len(parked)

@@ -11,10 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-TRANSIENT = "transient"
-NEEDS_ATTENTION = "needs_attention"
-AUTH = "auth"
-ERROR_CLASSES = (TRANSIENT, NEEDS_ATTENTION, AUTH)
+from storage.vocabulary import ErrorClass
 
 
 @dataclass(frozen=True)
@@ -56,11 +53,11 @@ def next_retry(
     (0 after an initial or a manual attempt). Only transient errors are retried automatically;
     auth failures are parked, and needs_attention failures wait for a person.
     """
-    if error_class == AUTH:
+    if error_class == ErrorClass.AUTH:
         # Every posting would fail until the credentials are fixed: parked until the outage
         # probe finds the gateway answering again, which returns it to the queue at step 1.
         return Decision(retry_at=None, step=None, parked=True)
-    if error_class != TRANSIENT:
+    if error_class != ErrorClass.TRANSIENT:
         return Decision(retry_at=None, step=None, parked=False)
     step = auto_streak + 1
     if step > backoff.max_auto_attempts:

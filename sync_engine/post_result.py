@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SUCCEEDED, FAILED, UNCERTAIN = "succeeded", "failed", "uncertain"
-
 
 @dataclass(frozen=True)
 class PostResult:

@@ -10,15 +10,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage import reads
+from storage import connections, reads
 from storage import records as stored
 from storage.db import Tx
-from storage.queue import STATES
+from storage.vocabulary import ConnectionState, ErrorClass, LedgerLink, State
 from sync_engine.chunk_writer import retry_count
 from sync_engine.errors import UnknownRecord
 from sync_engine.money import from_minor
 from sync_engine.outage import current
-from sync_engine.policy import ERROR_CLASSES
 from sync_engine.records import nameable
 from sync_engine.results import (
     AttemptView,
@@ -26,6 +25,7 @@ from sync_engine.results import (
     FailedPage,
     FailedRecord,
     History,
+    LedgerView,
     RetryEventView,
     Status,
 )
@@ -151,9 +151,9 @@ def history(session: Tx, source_id: str) -> History:
 
 def status(session: Tx) -> Status:
     """Counts by state and by error class of the failed queue, and the gateway's last answer."""
-    by_state = dict.fromkeys(STATES, 0)
+    by_state = dict.fromkeys([s.value for s in State], 0)
     by_state.update(reads.counts_by_state(session))
-    by_class = dict.fromkeys(ERROR_CLASSES, 0)
+    by_class = dict.fromkeys([c.value for c in ErrorClass], 0)
     rows = reads.failed_counts_by_class(session)
     by_class.update({error_class: n for error_class, n in rows.items() if error_class})
     parked = reads.parked_count(session)
@@ -166,4 +166,22 @@ def status(session: Tx) -> Status:
         last_gateway_answer=gateway.last_answer if gateway else None,
         last_gateway_answer_at=gateway.last_answer_at if gateway else None,
         outage=current(session),
+    )
+
+
+def ledger_view(session: Tx, ledger: str, company_id: str | None) -> LedgerView:
+    """The ledger, the company the settings name (else the one connected) and its connection's
+    state, read without any token."""
+    if ledger not in connections.CONNECTED_LEDGERS:
+        return LedgerView(ledger, None, None, LedgerLink.NOT_NEEDED, False)
+    companies = connections.company_states(session, ledger)
+    if company_id:
+        companies = [c for c in companies if c.company_id == company_id]
+    if not companies:
+        return LedgerView(ledger, company_id or None, None, LedgerLink.NOT_CONNECTED, False)
+    # With no company named and several connected, the first one that needs a person shows.
+    stuck = ConnectionState.RECONNECT_REQUIRED
+    found = min(companies, key=lambda c: (c.state != stuck, c.company_id))
+    return LedgerView(
+        ledger, found.company_id, found.company_name, LedgerLink(found.state), found.state == stuck
     )

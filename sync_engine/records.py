@@ -16,6 +16,7 @@ from storage import records as stored
 from storage.bulk import NEW_RECORD_COLUMNS
 from storage.db import Tx
 from storage.models import Record
+from storage.vocabulary import ChangeAction
 from sync_engine.contract import Posting, format_time
 from sync_engine.money import from_minor, minor_unit, to_minor
 
@@ -154,7 +155,7 @@ def apply_correction(session: Tx, record: Record, posting: Posting, by: str, now
     detail = {"changes": changes, "old_idempotency_key": record.idempotency_key}
     change = stored.Change(
         at=now,
-        action="corrected",
+        action=ChangeAction.CORRECTED,
         by=by,
         reason="re-imported with --update",
         detail=json.dumps(detail),

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from storage.vocabulary import LedgerLink
+
 
 @dataclass(frozen=True)
 class Outage:
@@ -160,6 +162,26 @@ class History:
 
 
 @dataclass(frozen=True)
+class LedgerView:
+    """The ledger syncbot posts to, its company and whether it must be reconnected (no token).
+
+    `connection` is a `LedgerLink`: not needed (the gateway), connected, reconnect required
+    or not connected; `company_id` is the company the settings name (or the one connected).
+    """
+
+    name: str
+    company_id: str | None
+    company_name: str | None
+    connection: LedgerLink
+    reconnect_required: bool
+
+    @property
+    def connect_command(self) -> str:
+        """The command that connects (or reconnects) this ledger."""
+        return f"syncbot connect {self.name}"
+
+
+@dataclass(frozen=True)
 class Status:
     """Counts by state and error class, and the gateway's last answer."""
 
@@ -170,6 +192,7 @@ class Status:
     last_gateway_answer: str | None
     last_gateway_answer_at: datetime | None
     outage: Outage | None = None
+    ledger: LedgerView | None = None
 
 
 @dataclass(frozen=True)

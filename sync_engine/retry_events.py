@@ -7,6 +7,7 @@ from datetime import datetime
 
 from storage import retry_events as events
 from storage.db import Database
+from storage.vocabulary import RetryKind
 from sync_engine import queries
 from sync_engine.results import RetryResult, Skipped
 from sync_engine.sender import IN_FLIGHT, Tally
@@ -21,7 +22,7 @@ class RetryEvents:
     ) -> None:
         self.database, self.clock, self.telemetry = database, clock, telemetry
 
-    def open(self, kind: str, requested_by: str, via: str) -> int:
+    def open(self, kind: RetryKind, requested_by: str, via: str) -> int:
         """Record a new retry event (who asked, how, when); its id."""
         with self.database.transaction() as tx:
             return events.open_event(tx, kind, via, requested_by, self.clock())

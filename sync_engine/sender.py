@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 from storage.db import Database
 from storage.queue import Claimed, claim, release
-from sync_engine.chunk_writer import MANUAL, GatewayNotes, Plan, record_answers
+from storage.vocabulary import Trigger
+from sync_engine.chunk_writer import GatewayNotes, Plan, record_answers
 from sync_engine.ledger import Ledger
 from sync_engine.outage import OutageWatch
 from sync_engine.policy import BackoffSettings
@@ -78,7 +79,7 @@ class Sender:
         # A few chunks wait in the pool's queue (not yet claimed), so a thread that finishes
         # never waits for the next chunk to be read.
         submitted = 0
-        automatic = plan.trigger != MANUAL
+        automatic = plan.trigger != Trigger.MANUAL
         for chunk in chunks:
             if automatic and self.watch.tripped.is_set():
                 break  # the gateway is down: automatic attempts stop here (manual ones go on)
@@ -142,7 +143,7 @@ class Sender:
             return [], [], missed
         names = [c.record.source_id for c in claimed]
         self.checkpoint("claimed", names)
-        results = self._post(claimed, automatic=plan.trigger != MANUAL)
+        results = self._post(claimed, automatic=plan.trigger != Trigger.MANUAL)
         self.checkpoint("answered", names)
         # Single postings stop short when the gateway goes down mid-chunk (automatic runs).
         sent, unsent = claimed[: len(results)], claimed[len(results) :]

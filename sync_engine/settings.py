@@ -8,7 +8,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The accounting systems a ledger adapter exists for (`sync_engine.ledger.make_ledger`).
-LedgerName = Literal["gateway"]
+LedgerName = Literal["gateway", "quickbooks"]
 
 
 def _env(name: str) -> AliasChoices:
@@ -56,3 +56,44 @@ class Settings(BaseSettings):
     )
     # Encrypts the ledger's OAuth tokens in the database (sync_engine/secret_box.py).
     secret_key: SecretStr | None = Field(None, validation_alias=_env("SYNCBOT_SECRET_KEY"))
+    # QuickBooks Online (ACCOUNTING_LEDGER=quickbooks): its contract's sections 0 and 8.
+    qbo_api_base_url: str = Field(
+        "https://quickbooks.api.intuit.com", validation_alias=_env("QBO_API_BASE_URL")
+    )
+    qbo_auth_url: str = Field(
+        "https://appcenter.intuit.com/connect/oauth2", validation_alias=_env("QBO_AUTH_URL")
+    )
+    qbo_token_url: str = Field(
+        "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+        validation_alias=_env("QBO_TOKEN_URL"),
+    )
+    qbo_revoke_url: str = Field(
+        "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+        validation_alias=_env("QBO_REVOKE_URL"),
+    )
+    qbo_client_id: str = Field("", validation_alias=_env("QBO_CLIENT_ID"), repr=False)
+    qbo_client_secret: SecretStr | None = Field(None, validation_alias=_env("QBO_CLIENT_SECRET"))
+    qbo_redirect_uri: str = Field("", validation_alias=_env("QBO_REDIRECT_URI"))
+    qbo_realm_id: str = Field("", validation_alias=_env("QBO_REALM_ID"))
+    qbo_minor_version: int = Field(75, ge=75, validation_alias=_env("QBO_MINOR_VERSION"))
+    qbo_account_reimbursement: str | None = Field(
+        None, validation_alias=_env("QBO_ACCOUNT_REIMBURSEMENT")
+    )
+    qbo_account_honorarium: str | None = Field(
+        None, validation_alias=_env("QBO_ACCOUNT_HONORARIUM")
+    )
+    qbo_ledger_timezone: str = Field("UTC", validation_alias=_env("QBO_LEDGER_TIMEZONE"))
+    qbo_due_days: int = Field(0, ge=0, le=3650, validation_alias=_env("QBO_DUE_DAYS"))
+    qbo_concurrency: int = Field(4, ge=1, le=10, validation_alias=_env("QBO_CONCURRENCY"))
+    qbo_rate_per_second: int = Field(8, ge=1, validation_alias=_env("QBO_RATE_PER_SECOND"))
+    qbo_rate_per_minute: int = Field(400, ge=1, validation_alias=_env("QBO_RATE_PER_MINUTE"))
+    qbo_batch_size: int = Field(30, ge=1, le=30, validation_alias=_env("QBO_BATCH_SIZE"))
+    qbo_batch_per_minute: int = Field(30, ge=1, validation_alias=_env("QBO_BATCH_PER_MINUTE"))
+    qbo_timeout_seconds: float = Field(60.0, gt=0, validation_alias=_env("QBO_TIMEOUT_SECONDS"))
+    qbo_settle_seconds: float = Field(180.0, ge=0, validation_alias=_env("QBO_SETTLE_SECONDS"))
+
+    def ledger_company(self) -> str | None:
+        """The company the chosen ledger posts to (QBO_REALM_ID), None if it names none."""
+        if self.ledger == "quickbooks":
+            return self.qbo_realm_id or None
+        return None

@@ -22,7 +22,8 @@ from bot.slack.blocks import (
 )
 from bot.slack.failed_list import view_and_retry_buttons
 from bot.slack.ids import Ids
-from sync_engine.alerts import RECOVERED, AlertDraft, AlertRecord, OutageDraft
+from sync_engine import AlertKind
+from sync_engine.alerts import AlertDraft, AlertRecord, OutageDraft
 
 ALERT_VALUE = "alert"
 
@@ -79,7 +80,7 @@ def row(record: AlertRecord, bid: str) -> Block:
 
 def outage_blocks(draft: OutageDraft, queue_total: int, nonce: str) -> list[Block]:
     """The gateway is down (since when, why), or, updated in place, back again."""
-    if draft.kind == RECOVERED:
+    if draft.kind == AlertKind.RECOVERED:
         head = ":white_check_mark: The accounting gateway is back"
         body = (
             f"It was down from {slack_date(draft.since)} to {slack_date(draft.until)}: "
@@ -105,7 +106,7 @@ def outage_blocks(draft: OutageDraft, queue_total: int, nonce: str) -> list[Bloc
 
 def outage_text(draft: OutageDraft) -> str:
     """The notification fallback of the outage message."""
-    if draft.kind == RECOVERED:
+    if draft.kind == AlertKind.RECOVERED:
         return "The accounting gateway is back; automatic retries have resumed"
     # The fallback is shown in notifications as it is: escaped like every text from outside.
     return f"The accounting gateway is down: {plain(draft.reason, MAX_ERROR_CHARS)}"

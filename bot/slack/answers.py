@@ -11,6 +11,7 @@ from bot.slack.blocks import (
     clip,
     data,
     fit,
+    ledger_words,
     money,
     outage_words,
     plain,
@@ -19,6 +20,7 @@ from bot.slack.blocks import (
     user,
 )
 from bot.slack.ids import COMMAND
+from sync_engine import State, Via
 from sync_engine.results import (
     AttemptView,
     ChangeView,
@@ -71,13 +73,14 @@ def status_text(status: Status) -> str:
         f"Last successful sync: {slack_date(status.last_success_at, 'never')}\n"
         f"Gateway's last answer: {answer} "
         f"({slack_date(status.last_gateway_answer_at, 'never')})\n"
-        f"{outage_words(status.outage)}"
+        f"{outage_words(status.outage)}\n"
+        f"{ledger_words(status.ledger)}"
     )
 
 
 def who(requested_by: str, via: str) -> str:
     """A Slack user as a mention; the CLI's OS user or the scheduler as data."""
-    return user(requested_by) if via == "slack" else data(requested_by, 64)
+    return user(requested_by) if via == Via.SLACK else data(requested_by, 64)
 
 
 def attempt_line(a: AttemptView) -> str:
@@ -143,7 +146,7 @@ def section_text(title: str, noun: str, lines: Sequence[str], budget: int) -> st
 
 def resolved_text(result: ResolveResult, reason: str) -> str:
     """How a resolve ended."""
-    if result.state == "succeeded":
+    if result.state == State.SUCCEEDED:
         return (
             f"{data(result.source_id)} was already booked as "
             f"{data(result.accounting_ref)}: marked succeeded, not resolved."

@@ -28,8 +28,9 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.slack.ids import Ids
+from sync_engine import LedgerLink
 from sync_engine.contract import format_time
-from sync_engine.results import Outage
+from sync_engine.results import LedgerView, Outage
 
 # Slack's own limits (the stand-in in bench/slack_standin/limits.py checks them all); the
 # builders stay inside them by construction.
@@ -114,6 +115,23 @@ def outage_words(outage: Outage | None) -> str:
         f"{data(outage.reason, MAX_ERROR_CHARS)}. Automatic retries are paused until it answers "
         f"again (next check {slack_date(outage.next_probe_at)})."
     )
+
+
+def ledger_words(view: LedgerView | None) -> str:
+    """The ledger syncbot posts to, its company, and whether it must be reconnected."""
+    if view is None or view.connection == LedgerLink.NOT_NEEDED:
+        return f"*Ledger:* {escape(view.name if view else 'gateway')}"
+    company = data(view.company_name, 100) if view.company_name else "company"
+    where = f"{escape(view.name)}, {company} ({data(view.company_id, 40)})"
+    where = where if view.company_id else escape(view.name)
+    if view.reconnect_required:
+        return (
+            f":red_circle: *Ledger:* {where}: *reconnect required*. Automatic sends are paused;"
+            f" an administrator runs `{view.connect_command}` on the server."
+        )
+    if view.connection != LedgerLink.CONNECTED:
+        return f":red_circle: *Ledger:* {where}: not connected; run `{view.connect_command}`."
+    return f"*Ledger:* {where}: connected"
 
 
 def next_retry(parked: bool, at: datetime | None) -> str:

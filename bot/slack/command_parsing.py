@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from bot.slack.blocks import escape
 from bot.slack.ids import COMMAND
-from bot.slack.list_state import KINDS
+from sync_engine import Kind
 from sync_engine.records import MAX_SOURCE_ID
 
 MAX_IDS = 100
@@ -123,7 +123,7 @@ def parse_failed(rest: str) -> Command:
     if not rest:
         return Command("failed")
     kind = rest.lower()
-    if kind not in KINDS:
+    if kind not in tuple(Kind):
         raise CommandError(
             f"Unknown kind `{shown(rest)}`: use `reimbursement` or `honorarium`, or nothing "
             "for both."

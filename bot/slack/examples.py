@@ -21,6 +21,7 @@ from bot.slack.failed_list import failed_list
 from bot.slack.home import home_view
 from bot.slack.list_state import ListState
 from bot.slack.retry_reply import retry_reply
+from sync_engine import ErrorClass, Kind, RetryKind, State
 from sync_engine.alerts import AlertDraft, AlertRecord
 from sync_engine.results import (
     Failed,
@@ -39,14 +40,17 @@ NONCE = "example"
 AT = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 LATER = datetime(2026, 11, 24, 9, 32, tzinfo=UTC)
 SAMPLES = (
-    ("RMB-2026-0142", "reimbursement", "VOL-88", "Jane Doe", "42.50", "USD"),
-    ("HON-2026-0031", "honorarium", "VOL-12", "Amal Haddad", "150.00", "USD"),
-    ("RMB-2026-0150", "reimbursement", "VOL-40", "Kenji Sato", "3200", "JPY"),
+    ("RMB-2026-0142", Kind.REIMBURSEMENT, "VOL-88", "Jane Doe", "42.50", "USD"),
+    ("HON-2026-0031", Kind.HONORARIUM, "VOL-12", "Amal Haddad", "150.00", "USD"),
+    ("RMB-2026-0150", Kind.REIMBURSEMENT, "VOL-40", "Kenji Sato", "3200", "JPY"),
 )
 ERRORS = (
-    ("503 upstream_unavailable: The ledger is offline", "transient"),
-    ("422 validation_failed: Payee VOL-12 does not exist in the ledger", "needs_attention"),
-    ("503 upstream_unavailable: The ledger is offline", "transient"),
+    ("503 upstream_unavailable: The ledger is offline", ErrorClass.TRANSIENT),
+    (
+        "422 validation_failed: Payee VOL-12 does not exist in the ledger",
+        ErrorClass.NEEDS_ATTENTION,
+    ),
+    ("503 upstream_unavailable: The ledger is offline", ErrorClass.TRANSIENT),
 )
 
 
@@ -71,7 +75,9 @@ def alert_example() -> list[Block]:
 def list_example() -> list[Block]:
     """The failed-records list, first page."""
     items = tuple(
-        FailedRecord(s, k, pid, name, Decimal(a), cur, cls, err, (err,), 1, LATER, False, "failed")
+        FailedRecord(
+            s, k, pid, name, Decimal(a), cur, cls, err, (err,), 1, LATER, False, State.FAILED
+        )
         for (s, k, pid, name, a, cur), (err, cls) in zip(SAMPLES, ERRORS, strict=True)
     )
     page = FailedPage(items, total=3, next_cursor=None)
@@ -83,17 +89,23 @@ def result_example() -> list[Block]:
     result = RetryResult(
         41,
         succeeded=(Succeeded("RMB-2026-0142", "ACC-000123"),),
-        failed=(Failed("HON-2026-0031", ERRORS[1][0], "needs_attention", 2),),
+        failed=(Failed("HON-2026-0031", ERRORS[1][0], ErrorClass.NEEDS_ATTENTION, 2),),
         skipped=(Skipped("RMB-2026-0150", IN_FLIGHT),),
     )
-    return retry_reply(result, requested_by="U012ABCDEF", kind="selected", nonce=NONCE)
+    return retry_reply(result, requested_by="U012ABCDEF", kind=RetryKind.SELECTED, nonce=NONCE)
 
 
 def home_example() -> list[Block]:
     """The integration status dashboard in the Home tab."""
     status = Status(
-        by_state={"pending": 4, "syncing": 0, "succeeded": 1288, "failed": 3, "resolved": 2},
-        by_error_class={"transient": 2, "needs_attention": 1},
+        by_state={
+            State.PENDING: 4,
+            State.SYNCING: 0,
+            State.SUCCEEDED: 1288,
+            State.FAILED: 3,
+            State.RESOLVED: 2,
+        },
+        by_error_class={ErrorClass.TRANSIENT: 2, ErrorClass.NEEDS_ATTENTION: 1},
         parked=0,
         last_success_at=AT,
         last_gateway_answer="503 upstream_unavailable: The ledger is offline",

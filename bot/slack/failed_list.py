@@ -34,7 +34,8 @@ from bot.slack.blocks import (
     next_retry,
 )
 from bot.slack.ids import Ids
-from bot.slack.list_state import ERROR_CLASSES, KINDS, ListState
+from bot.slack.list_state import ListState
+from sync_engine import ErrorClass, Kind
 from sync_engine.results import FailedPage, FailedRecord
 
 
@@ -111,14 +112,14 @@ def filters(state: ListState, nonce: str) -> ActionsBlock:
     by_kind = select(
         Ids.FILTER_KIND,
         "Any kind",
-        KINDS,
+        tuple(Kind),
         state.kind,
         lambda k: state.filtered(kind=k, error_class=state.error_class),
     )
     by_class = select(
         Ids.FILTER_CLASS,
         "Any error class",
-        ERROR_CLASSES,
+        tuple(ErrorClass),
         state.error_class,
         lambda c: state.filtered(kind=state.kind, error_class=c),
     )

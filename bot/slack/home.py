@@ -16,6 +16,7 @@ from bot.slack.blocks import (
     context,
     data,
     escape,
+    ledger_words,
     mrkdwn,
     mrkdwn_section,
     outage_words,
@@ -64,6 +65,7 @@ def gateway_text(status: Status) -> str:
         else "none yet"
     )
     return (
+        f"{ledger_words(status.ledger)}\n"
         f"{outage_words(status.outage)}\n"
         f"*Last successful sync:* {slack_date(status.last_success_at, 'never')}\n"
         f"*Gateway's last answer:* {answer} "

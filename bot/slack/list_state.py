@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-KINDS = ("reimbursement", "honorarium")
-ERROR_CLASSES = ("transient", "needs_attention", "auth")
+from sync_engine import ErrorClass, Kind
+
 # Record ids and page numbers fit a signed 64-bit column; a bigger cursor is no list's.
 MAX_NUMBER = 2**63 - 1
 
@@ -51,9 +51,9 @@ class ListState:
 
     def check(self) -> None:
         """Refuse values no list of ours would hold."""
-        if self.kind is not None and self.kind not in KINDS:
+        if self.kind is not None and self.kind not in tuple(Kind):
             raise BadListState(f"unknown kind {self.kind!r}")
-        if self.error_class is not None and self.error_class not in ERROR_CLASSES:
+        if self.error_class is not None and self.error_class not in tuple(ErrorClass):
             raise BadListState(f"unknown error class {self.error_class!r}")
         if self.after is not None and (
             type(self.after) is not int or not 0 <= self.after <= MAX_NUMBER

@@ -30,6 +30,7 @@ from bot.slack.retry_reply import (
     trouble_text,
 )
 from bot.slack.screens import Screens
+from sync_engine import RetryKind, Via
 from sync_engine.engine import SyncEngine
 from sync_engine.errors import SyncEngineError
 from sync_engine.results import Outage, RetryResult
@@ -51,9 +52,9 @@ class RetryOrder:
     list_state: ListState | None = None  # the list message (at thread_ts) to update afterwards
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> RetryKind:
         """`selected` or `all`, as the engine names retry events."""
-        return "all" if self.source_ids is None else "selected"
+        return RetryKind.ALL if self.source_ids is None else RetryKind.SELECTED
 
 
 class ThreadReply:
@@ -166,10 +167,13 @@ class Retrier:
     def _retry(self, order: RetryOrder, progress: Callable[[int, int | None], None]) -> RetryResult:
         if order.source_ids is None:
             return self.engine.retry_all(
-                requested_by=order.requested_by, via="slack", progress=progress
+                requested_by=order.requested_by, via=Via.SLACK, progress=progress
             )
         return self.engine.retry_selected(
-            list(order.source_ids), requested_by=order.requested_by, via="slack", progress=progress
+            list(order.source_ids),
+            requested_by=order.requested_by,
+            via=Via.SLACK,
+            progress=progress,
         )
 
     def _outage(self) -> Outage | None:

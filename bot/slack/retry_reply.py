@@ -25,10 +25,11 @@ from bot.slack.blocks import (
     user,
 )
 from bot.slack.ids import COMMAND, Ids
+from sync_engine import RetryKind
 from sync_engine.results import Failed, Outage, RetryResult, Skipped, Succeeded
 
 DETAIL_LIMIT = 20
-WHAT = {"selected": "Retry Selected", "all": "Retry All Failed"}
+WHAT: dict[str, str] = {RetryKind.SELECTED: "Retry Selected", RetryKind.ALL: "Retry All Failed"}
 # A summary's failures are shorter than a detailed reply's, so 20 of them with the longest ids
 # leave room for the skipped records and the outage warning.
 SUMMARY_ERROR_CHARS = 150

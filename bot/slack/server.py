@@ -182,6 +182,7 @@ def health(bot: SlackBot) -> tuple[str, dict[str, Any]]:
     """
     try:
         outage = bot.engine.outage()
+        view = bot.engine.ledger_view()
     except Exception as exc:
         log.warning("health check: the database cannot be read: %s", type(exc).__name__)
         return "503 Service Unavailable", {"ok": False, "database": "unreachable"}
@@ -192,7 +193,14 @@ def health(bot: SlackBot) -> tuple[str, dict[str, Any]]:
             "since": format_time(outage.since),
             "next_probe_at": format_time(outage.next_probe_at) if outage.next_probe_at else None,
         }
-    return "200 OK", {"ok": True, "database": "ok", "gateway": gateway}
+    # The company's id, not its name: this port is open to anyone.
+    ledger = {
+        "name": view.name,
+        "company_id": view.company_id,
+        "connection": view.connection,
+        "reconnect_required": view.reconnect_required,
+    }
+    return "200 OK", {"ok": True, "database": "ok", "gateway": gateway, "ledger": ledger}
 
 
 class WaitressServer:
@@ -334,6 +342,17 @@ def run_http(bot: SlackBot, host: str, port: int) -> None:
     server.serve_forever()
 
 
+def ledger_secrets(settings: Settings) -> list[str]:
+    """The secrets of the ledger's settings a log line must never show: the key that seals
+    the stored tokens (each key of a rotation list too) and the QuickBooks app's secret."""
+    found: list[str] = []
+    for secret in (settings.secret_key, settings.qbo_client_secret):
+        if secret is not None:
+            value = secret.get_secret_value()
+            found += [value, *(part.strip() for part in value.split(","))]
+    return found
+
+
 def serve_bot(settings: Settings, slack: SlackSettings) -> None:
     """`syncbot serve`: the engine and the bot in this process until Ctrl-C or SIGINT."""
     from bot import logs
@@ -342,7 +361,15 @@ def serve_bot(settings: Settings, slack: SlackSettings) -> None:
     from bot.slack.privacy import warn_if_alert_channel_exposed
     from sync_engine.build import build_engine
 
-    logs.configure([slack.bot_token, slack.signing_secret, slack.app_token, settings.gateway_token])
+    logs.configure(
+        [
+            slack.bot_token,
+            slack.signing_secret,
+            slack.app_token,
+            settings.gateway_token,
+            *ledger_secrets(settings),
+        ]
+    )
     with build_engine(settings) as engine:
         bot = build_bot(slack, engine)
         if bot.alert_poster is None:

@@ -51,6 +51,7 @@ RETRY_KEYS = {"retry_event_id", "succeeded", "failed", "skipped"}
 ATTEMPT_KEYS = {"at", "trigger", "outcome", "error", "error_class", "retry_event_id"}
 RETRY_EVENT_KEYS = {"id", "kind", "requested_by", "via", "at"}
 STATUS_KEYS = {
+    "ledger",
     "by_state",
     "by_error_class",
     "parked",

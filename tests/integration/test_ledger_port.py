@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from storage.vocabulary import Outcome
 from sync_engine.build import build_engine
 from sync_engine.contract import Posting
 from sync_engine.errors import GatewayUnreachable
 from sync_engine.gateway import PROBE_KEY_PREFIX, GatewayClient
 from sync_engine.gateway_sim import Fault
 from sync_engine.ledger import Ledger, LedgerLimits, make_ledger
-from sync_engine.post_result import SUCCEEDED, PostResult
+from sync_engine.post_result import PostResult
 from tests.conftest import posting, settings_for
 from tests.integration.cli_harness import SYNCBOT, clean_env
 
-ONE_LINE = "syncbot: bad setting: ACCOUNTING_LEDGER: Input should be 'gateway'\n"
+ONE_LINE = "syncbot: bad setting: ACCOUNTING_LEDGER: Input should be 'gateway' or 'quickbooks'\n"
 
 
 @dataclass
@@ -66,7 +67,7 @@ def test_the_default_ledger_is_the_gateway_with_the_configured_limits(sqlite_url
         assert isinstance(ledger, GatewayClient)
         assert ledger.limits == LedgerLimits(max_batch=7, concurrency=3, timeout_seconds=2.5)
         result = ledger.post("k-1", posting(1))
-        assert (result.outcome, ledger.lookup("k-1")) == (SUCCEEDED, result.accounting_ref)
+        assert (result.outcome, ledger.lookup("k-1")) == (Outcome.SUCCEEDED, result.accounting_ref)
     finally:
         ledger.close()
     assert [(r.method, r.path) for r in sim.requests()] == [

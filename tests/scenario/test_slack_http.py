@@ -54,7 +54,17 @@ def test_commands_are_acknowledged_at_once_and_health_is_checked(harness, engine
 
     health = harness.http.client.get(harness.http.url + "/healthz")
     assert health.status_code == 200
-    assert health.json() == {"ok": True, "database": "ok", "gateway": {"state": "up"}}
+    assert health.json() == {
+        "ok": True,
+        "database": "ok",
+        "gateway": {"state": "up"},
+        "ledger": {
+            "name": "gateway",
+            "company_id": None,
+            "connection": "not_needed",
+            "reconnect_required": False,
+        },
+    }
     assert harness.http.client.get(harness.http.url + "/slack/events").status_code == 404
     assert (
         harness.http.client.post(harness.http.url + "/elsewhere", content=b"x").status_code == 404

@@ -10,16 +10,14 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from storage.vocabulary import ErrorClass, Outcome
 from sync_engine.contract import Posting
 from sync_engine.errors import GatewayUnreachable
 from sync_engine.gateway import (
     MAX_BODY_BYTES,
     MAX_REF_CHARS,
-    SUCCEEDED,
-    UNCERTAIN,
     GatewayClient,
 )
-from sync_engine.policy import TRANSIENT
 
 POSTING = Posting(
     source_id="RMB-2026-0001",
@@ -59,7 +57,7 @@ def test_a_long_reference_up_to_the_cap_is_taken_whole(length):
 
     result = client(handle).post("k1", POSTING)
 
-    assert (result.outcome, result.accounting_ref) == (SUCCEEDED, ref)
+    assert (result.outcome, result.accounting_ref) == (Outcome.SUCCEEDED, ref)
     assert seen == ["POST"]
 
 
@@ -72,9 +70,9 @@ def test_a_reference_past_the_cap_is_a_malformed_answer_and_stays_uncertain():
 
     # Never cut to fit: the posting is uncertain, and the lookup's answer is refused too.
     assert (result.outcome, result.accounting_ref, result.error_class) == (
-        UNCERTAIN,
+        Outcome.UNCERTAIN,
         None,
-        TRANSIENT,
+        ErrorClass.TRANSIENT,
     )
     assert seen == ["POST", "GET"]
     with pytest.raises(GatewayUnreachable, match="without a readable reference"):
@@ -87,7 +85,7 @@ def test_an_empty_or_non_text_reference_is_malformed(ref):
         httpx.Response(201, json={"id": ref}), httpx.Response(404, json={"code": "not_found"})
     )
     result = client(handle).post("k1", POSTING)
-    assert result.accounting_ref is None and result.outcome != SUCCEEDED
+    assert result.accounting_ref is None and result.outcome != Outcome.SUCCEEDED
 
 
 def test_a_batch_row_with_a_reference_past_the_cap_is_looked_up():
@@ -104,7 +102,7 @@ def test_a_batch_row_with_a_reference_past_the_cap_is_looked_up():
     first, second = client(handle).post_batch([("k1", POSTING), ("k2", POSTING)])
 
     assert first.accounting_ref == "ACC-000001"
-    assert (second.outcome, second.accounting_ref) == (SUCCEEDED, "ACC-000002")  # by lookup
+    assert (second.outcome, second.accounting_ref) == (Outcome.SUCCEEDED, "ACC-000002")  # by lookup
 
 
 def test_a_body_past_the_cap_is_not_read_further_and_counts_as_unreadable():
@@ -125,4 +123,4 @@ def test_a_body_past_the_cap_is_not_read_further_and_counts_as_unreadable():
 
     # Reading stopped just past the cap; the 2xx it could not read was settled by lookup.
     assert MAX_BODY_BYTES <= sent[0] <= MAX_BODY_BYTES + 2 * 65536
-    assert (result.outcome, result.accounting_ref) == (SUCCEEDED, "ACC-000009")
+    assert (result.outcome, result.accounting_ref) == (Outcome.SUCCEEDED, "ACC-000009")

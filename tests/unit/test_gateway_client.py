@@ -10,18 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
+from storage.vocabulary import ErrorClass, Outcome
 from sync_engine.contract import MAX_BATCH_ITEMS, Posting
 from sync_engine.errors import GatewayUnreachable
 from sync_engine.gateway import (
-    FAILED,
-    SUCCEEDED,
-    UNCERTAIN,
     GatewayClient,
     PostResult,
     classify_status,
 )
 from sync_engine.money import from_minor
-from sync_engine.policy import AUTH, NEEDS_ATTENTION, TRANSIENT
 from sync_engine.ratelimit import RateLimiter
 
 BASE_URL = "http://gateway.test"
@@ -223,7 +220,7 @@ def test_post_sends_the_posting_with_its_key_and_token(connect, minor, currency,
 
     result = connect(gateway).post("sb-key-1", posting)
 
-    assert result.outcome == SUCCEEDED
+    assert result.outcome == Outcome.SUCCEEDED
     (request,) = gateway.requests
     assert_posting_request(request, "sb-key-1", posting)
     body = wire_json(request)
@@ -263,7 +260,7 @@ def test_post_success(connect, answer, status):
 
     result = connect(gateway).post("k1", make_posting())
 
-    assert result == PostResult("k1", SUCCEEDED, status, "ACC-000123")
+    assert result == PostResult("k1", Outcome.SUCCEEDED, status, "ACC-000123")
     assert gateway.calls() == [("POST", "/v1/postings")]
 
 
@@ -296,8 +293,8 @@ def test_post_refused_needs_attention(connect, status, code):
 
     result = connect(gateway).post("k1", make_posting())
 
-    assert result.outcome == FAILED
-    assert result.error_class == NEEDS_ATTENTION
+    assert result.outcome == Outcome.FAILED
+    assert result.error_class == ErrorClass.NEEDS_ATTENTION
     assert result.http_status == status
     assert result.accounting_ref is None
     assert result.error is not None
@@ -326,7 +323,11 @@ def test_post_auth_failure(connect, status, code):
 
     result = connect(gateway).post("k1", make_posting())
 
-    assert (result.outcome, result.error_class, result.http_status) == (FAILED, AUTH, status)
+    assert (result.outcome, result.error_class, result.http_status) == (
+        Outcome.FAILED,
+        ErrorClass.AUTH,
+        status,
+    )
     assert result.error is not None and code in result.error
     assert gateway.calls() == [("POST", "/v1/postings")]
 
@@ -347,7 +348,11 @@ def test_post_transient_failure_is_not_looked_up(connect, status, code):
 
     result = connect(gateway).post("k1", make_posting())
 
-    assert (result.outcome, result.error_class, result.http_status) == (FAILED, TRANSIENT, status)
+    assert (result.outcome, result.error_class, result.http_status) == (
+        Outcome.FAILED,
+        ErrorClass.TRANSIENT,
+        status,
+    )
     assert result.error is not None and code in result.error
     assert result.accounting_ref is None
     assert gateway.calls() == [("POST", "/v1/postings")]
@@ -367,7 +372,7 @@ def test_post_429_gives_retry_after_and_pauses_the_limiter(
     result = client.post("k1", make_posting())
 
     assert result.retry_after == expected
-    assert (result.outcome, result.error_class) == (FAILED, TRANSIENT)
+    assert (result.outcome, result.error_class) == (Outcome.FAILED, ErrorClass.TRANSIENT)
     assert fake_time.sleeps == []
     client.limiter.acquire()
     assert fake_time.sleeps == [pytest.approx(paused)]
@@ -395,12 +400,12 @@ def test_post_success_does_not_pause(connect, fake_time):
 @pytest.mark.parametrize(
     ("lookup", "outcome", "ref", "error_class"),
     [
-        (posted("ACC-000999", 200), SUCCEEDED, "ACC-000999", None),
-        (problem(404, "not_found"), FAILED, None, TRANSIENT),
-        (problem(500, "internal_error"), UNCERTAIN, None, TRANSIENT),
-        (problem(503, "upstream_unavailable"), UNCERTAIN, None, TRANSIENT),
-        (fails(httpx.ConnectError), UNCERTAIN, None, TRANSIENT),
-        (fails(httpx.ReadTimeout), UNCERTAIN, None, TRANSIENT),
+        (posted("ACC-000999", 200), Outcome.SUCCEEDED, "ACC-000999", None),
+        (problem(404, "not_found"), Outcome.FAILED, None, ErrorClass.TRANSIENT),
+        (problem(500, "internal_error"), Outcome.UNCERTAIN, None, ErrorClass.TRANSIENT),
+        (problem(503, "upstream_unavailable"), Outcome.UNCERTAIN, None, ErrorClass.TRANSIENT),
+        (fails(httpx.ConnectError), Outcome.UNCERTAIN, None, ErrorClass.TRANSIENT),
+        (fails(httpx.ReadTimeout), Outcome.UNCERTAIN, None, ErrorClass.TRANSIENT),
     ],
     ids=["found", "not-found", "lookup-500", "lookup-503", "lookup-refused", "lookup-timeout"],
 )
@@ -461,7 +466,11 @@ def test_timeout_then_nothing_booked_is_a_transient_failure(connect):
 
     result = connect(gateway).post("k1", make_posting())
 
-    assert (result.outcome, result.error_class, result.http_status) == (FAILED, TRANSIENT, None)
+    assert (result.outcome, result.error_class, result.http_status) == (
+        Outcome.FAILED,
+        ErrorClass.TRANSIENT,
+        None,
+    )
     assert result.error is not None
     assert "timeout" in result.error and "nothing booked" in result.error
 
@@ -472,7 +481,11 @@ def test_post_that_sent_nothing_is_a_transient_failure_without_lookup(connect, e
 
     result = connect(gateway).post("k1", make_posting())
 
-    assert (result.outcome, result.error_class, result.http_status) == (FAILED, TRANSIENT, None)
+    assert (result.outcome, result.error_class, result.http_status) == (
+        Outcome.FAILED,
+        ErrorClass.TRANSIENT,
+        None,
+    )
     assert result.accounting_ref is None
     assert result.error is not None and exc_type.__name__ in result.error
     assert gateway.calls() == [("POST", "/v1/postings")]
@@ -484,7 +497,7 @@ def test_batch_sends_every_item_with_its_key(connect):
 
     results = connect(gateway).post_batch(batch)
 
-    assert [r.outcome for r in results] == [SUCCEEDED] * 3
+    assert [r.outcome for r in results] == [Outcome.SUCCEEDED] * 3
     (request,) = gateway.requests
     assert (request.method, request.url.path) == ("POST", "/v1/postings:batch")
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
@@ -525,12 +538,12 @@ def test_batch_mixed_results_in_any_order(connect):
     assert [r.idempotency_key for r in results] == ["k1", "k2", "k3", "k4", "k5", "k6"]
     summary = [(r.outcome, r.http_status, r.accounting_ref, r.error_class) for r in results]
     assert summary == [
-        (SUCCEEDED, 201, "ACC-1", None),
-        (SUCCEEDED, 200, "ACC-2", None),
-        (FAILED, 422, None, NEEDS_ATTENTION),
-        (FAILED, 401, None, AUTH),
-        (SUCCEEDED, 502, "ACC-5", None),
-        (FAILED, 409, None, TRANSIENT),
+        (Outcome.SUCCEEDED, 201, "ACC-1", None),
+        (Outcome.SUCCEEDED, 200, "ACC-2", None),
+        (Outcome.FAILED, 422, None, ErrorClass.NEEDS_ATTENTION),
+        (Outcome.FAILED, 401, None, ErrorClass.AUTH),
+        (Outcome.SUCCEEDED, 502, "ACC-5", None),
+        (Outcome.FAILED, 409, None, ErrorClass.TRANSIENT),
     ]
     assert results[2].error is not None
     assert "validation_failed" in results[2].error
@@ -541,8 +554,8 @@ def test_batch_mixed_results_in_any_order(connect):
 @pytest.mark.parametrize(
     ("refs", "outcome", "ref", "error_class"),
     [
-        ({"k2": "ACC-2"}, SUCCEEDED, "ACC-2", None),
-        ({}, FAILED, None, TRANSIENT),
+        ({"k2": "ACC-2"}, Outcome.SUCCEEDED, "ACC-2", None),
+        ({}, Outcome.FAILED, None, ErrorClass.TRANSIENT),
     ],
     ids=["booked", "not-booked"],
 )
@@ -554,7 +567,7 @@ def test_batch_item_missing_from_the_answer_is_looked_up(connect, refs, outcome,
 
     results = connect(gateway).post_batch(items(3))
 
-    assert [r.outcome for r in results] == [SUCCEEDED, outcome, SUCCEEDED]
+    assert [r.outcome for r in results] == [Outcome.SUCCEEDED, outcome, Outcome.SUCCEEDED]
     assert results[1].accounting_ref == ref
     assert results[1].error_class == error_class
     assert gateway.lookups() == ["k2"]
@@ -579,7 +592,7 @@ def test_batch_unreadable_row_is_uncertain_and_looked_up(connect, row):
 
     (result,) = connect(gateway).post_batch(items(1))
 
-    assert (result.outcome, result.accounting_ref) == (SUCCEEDED, "ACC-1")
+    assert (result.outcome, result.accounting_ref) == (Outcome.SUCCEEDED, "ACC-1")
     assert gateway.lookups() == ["k1"]
 
 
@@ -600,21 +613,21 @@ def test_batch_answer_without_results_is_settled_by_lookup(connect, answer):
     results = connect(gateway).post_batch(items(2))
 
     assert [(r.outcome, r.accounting_ref) for r in results] == [
-        (SUCCEEDED, "ACC-1"),
-        (FAILED, None),
+        (Outcome.SUCCEEDED, "ACC-1"),
+        (Outcome.FAILED, None),
     ]
-    assert results[1].error_class == TRANSIENT
+    assert results[1].error_class == ErrorClass.TRANSIENT
     assert gateway.lookups() == ["k1", "k2"]
 
 
 @pytest.mark.parametrize(
     ("status", "code", "error_class"),
     [
-        (401, "auth_required", AUTH),
-        (403, "forbidden", AUTH),
-        (429, "rate_limited", TRANSIENT),
-        (503, "upstream_unavailable", TRANSIENT),
-        (400, "malformed_request", NEEDS_ATTENTION),
+        (401, "auth_required", ErrorClass.AUTH),
+        (403, "forbidden", ErrorClass.AUTH),
+        (429, "rate_limited", ErrorClass.TRANSIENT),
+        (503, "upstream_unavailable", ErrorClass.TRANSIENT),
+        (400, "malformed_request", ErrorClass.NEEDS_ATTENTION),
     ],
 )
 def test_whole_batch_failure_applies_to_every_item(connect, status, code, error_class):
@@ -625,7 +638,7 @@ def test_whole_batch_failure_applies_to_every_item(connect, status, code, error_
     assert [r.idempotency_key for r in results] == ["k1", "k2", "k3", "k4"]
     for result in results:
         assert (result.outcome, result.http_status, result.error_class) == (
-            FAILED,
+            Outcome.FAILED,
             status,
             error_class,
         )
@@ -652,9 +665,9 @@ def test_whole_batch_502_looks_every_item_up(connect):
     results = connect(gateway).post_batch(items(3))
 
     assert [(r.outcome, r.accounting_ref) for r in results] == [
-        (SUCCEEDED, "ACC-1"),
-        (FAILED, None),
-        (SUCCEEDED, "ACC-3"),
+        (Outcome.SUCCEEDED, "ACC-1"),
+        (Outcome.FAILED, None),
+        (Outcome.SUCCEEDED, "ACC-3"),
     ]
     assert all(r.http_status == 502 for r in results)
     assert gateway.lookups() == ["k1", "k2", "k3"]
@@ -663,10 +676,10 @@ def test_whole_batch_502_looks_every_item_up(connect):
 @pytest.mark.parametrize(
     ("exc_type", "outcome", "lookups"),
     [
-        (httpx.ConnectError, FAILED, []),
-        (httpx.ConnectTimeout, FAILED, []),
-        (httpx.ReadTimeout, SUCCEEDED, ["k1", "k2"]),
-        (httpx.RemoteProtocolError, SUCCEEDED, ["k1", "k2"]),
+        (httpx.ConnectError, Outcome.FAILED, []),
+        (httpx.ConnectTimeout, Outcome.FAILED, []),
+        (httpx.ReadTimeout, Outcome.SUCCEEDED, ["k1", "k2"]),
+        (httpx.RemoteProtocolError, Outcome.SUCCEEDED, ["k1", "k2"]),
     ],
 )
 def test_batch_network_error(connect, exc_type, outcome, lookups):
@@ -677,7 +690,7 @@ def test_batch_network_error(connect, exc_type, outcome, lookups):
     results = connect(gateway).post_batch(items(2))
 
     assert [r.outcome for r in results] == [outcome, outcome]
-    assert all(r.error_class in (TRANSIENT, None) for r in results)
+    assert all(r.error_class in (ErrorClass.TRANSIENT, None) for r in results)
     assert gateway.lookups() == lookups
 
 
@@ -686,8 +699,8 @@ def test_uncertain_results_stop_being_looked_up_once_lookup_fails(connect):
 
     results = connect(gateway).post_batch(items(3))
 
-    assert [r.outcome for r in results] == [UNCERTAIN] * 3
-    assert all(r.error_class == TRANSIENT for r in results)
+    assert [r.outcome for r in results] == [Outcome.UNCERTAIN] * 3
+    assert all(r.error_class == ErrorClass.TRANSIENT for r in results)
     assert gateway.lookups() == ["k1"]
 
 
@@ -714,7 +727,7 @@ def test_batch_413_is_split_in_halves_and_resent(connect, count, accepted, expec
     keys = [f"k{n}" for n in range(1, count + 1)]
     assert [r.idempotency_key for r in results] == keys
     assert [(r.outcome, r.accounting_ref) for r in results] == [
-        (SUCCEEDED, f"ACC-{k}") for k in keys
+        (Outcome.SUCCEEDED, f"ACC-{k}") for k in keys
     ]
     assert gateway.batches() == [[f"k{n}" for n in batch] for batch in expected_batches]
     accepted_keys = [k for batch in gateway.batches() if len(batch) <= accepted for k in batch]
@@ -735,10 +748,10 @@ def test_batch_413_split_with_mixed_outcomes_keeps_one_result_per_item(connect):
     results = connect(gateway).post_batch(items(4))
 
     assert [(r.idempotency_key, r.outcome, r.http_status) for r in results] == [
-        ("k1", SUCCEEDED, 201),
-        ("k2", SUCCEEDED, 201),
-        ("k3", FAILED, 503),
-        ("k4", FAILED, 503),
+        ("k1", Outcome.SUCCEEDED, 201),
+        ("k2", Outcome.SUCCEEDED, 201),
+        ("k3", Outcome.FAILED, 503),
+        ("k4", Outcome.FAILED, 503),
     ]
 
 
@@ -762,7 +775,7 @@ def test_large_batches_are_sent_in_requests_of_at_most_30(connect, count, sizes)
     keys = [f"k{n}" for n in range(1, count + 1)]
     assert [k for batch in gateway.batches() for k in batch] == keys
     assert [r.idempotency_key for r in results] == keys
-    assert all(r.outcome == SUCCEEDED for r in results)
+    assert all(r.outcome == Outcome.SUCCEEDED for r in results)
 
 
 def test_empty_batch_sends_nothing(connect):
@@ -837,20 +850,20 @@ def test_base_url_with_trailing_slash(fake_time):
 @pytest.mark.parametrize(
     ("status", "error_class"),
     [
-        (400, NEEDS_ATTENTION),
-        (404, NEEDS_ATTENTION),
-        (422, NEEDS_ATTENTION),
-        (413, NEEDS_ATTENTION),
-        (405, NEEDS_ATTENTION),
-        (401, AUTH),
-        (403, AUTH),
-        (408, TRANSIENT),
-        (409, TRANSIENT),
-        (429, TRANSIENT),
-        (500, TRANSIENT),
-        (502, TRANSIENT),
-        (503, TRANSIENT),
-        (504, TRANSIENT),
+        (400, ErrorClass.NEEDS_ATTENTION),
+        (404, ErrorClass.NEEDS_ATTENTION),
+        (422, ErrorClass.NEEDS_ATTENTION),
+        (413, ErrorClass.NEEDS_ATTENTION),
+        (405, ErrorClass.NEEDS_ATTENTION),
+        (401, ErrorClass.AUTH),
+        (403, ErrorClass.AUTH),
+        (408, ErrorClass.TRANSIENT),
+        (409, ErrorClass.TRANSIENT),
+        (429, ErrorClass.TRANSIENT),
+        (500, ErrorClass.TRANSIENT),
+        (502, ErrorClass.TRANSIENT),
+        (503, ErrorClass.TRANSIENT),
+        (504, ErrorClass.TRANSIENT),
     ],
 )
 def test_classify_status(status, error_class):

@@ -6,11 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from storage.vocabulary import ErrorClass
 from sync_engine.policy import (
-    AUTH,
-    ERROR_CLASSES,
-    NEEDS_ATTENTION,
-    TRANSIENT,
     BackoffSettings,
     Decision,
     next_retry,
@@ -34,7 +31,7 @@ class FakeUniform:
 def decide(
     auto_streak: int,
     *,
-    error_class: str = TRANSIENT,
+    error_class: str = ErrorClass.TRANSIENT,
     retry_after: float | None = None,
     backoff: BackoffSettings = BACKOFF,
     uniform: FakeUniform | None = None,
@@ -50,8 +47,7 @@ def decide(
 
 
 def test_error_classes_are_the_three_words():
-    assert ERROR_CLASSES == (TRANSIENT, NEEDS_ATTENTION, AUTH)
-    assert (TRANSIENT, NEEDS_ATTENTION, AUTH) == ("transient", "needs_attention", "auth")
+    assert [c.value for c in ErrorClass] == ["transient", "needs_attention", "auth"]
 
 
 @pytest.mark.parametrize(
@@ -175,7 +171,9 @@ def test_last_attempt_of_the_budget_is_still_scheduled(max_auto_attempts, auto_s
     assert decision.retry_at is not None
 
 
-@pytest.mark.parametrize(("error_class", "parked"), [(NEEDS_ATTENTION, False), (AUTH, True)])
+@pytest.mark.parametrize(
+    ("error_class", "parked"), [(ErrorClass.NEEDS_ATTENTION, False), (ErrorClass.AUTH, True)]
+)
 @pytest.mark.parametrize("auto_streak", [0, 3, 10, 11])
 @pytest.mark.parametrize("retry_after", [None, 30.0])
 def test_non_transient_is_never_retried_and_auth_is_parked(
