@@ -108,8 +108,11 @@ def fill(
     total: int,
     failed_every: int = 1,
     error_classes: tuple[str, ...] = ("transient", "needs_attention"),
+    payees: int = 500,
 ) -> None:
     """Insert `total` records: every `failed_every`-th in the failed queue, the rest succeeded.
+
+    The records' payees are VOL-0 ... VOL-(payees - 1), named "Volunteer <n>".
 
     The rows are made by the database itself (a series of ids), so a million take seconds.
     """
@@ -118,7 +121,8 @@ def fill(
     classes = " ".join(f"WHEN {i} THEN :c{i}" for i in range(len(error_classes)))
     failed = f"n % {failed_every} = 0"
     params = {f"c{i}": name for i, name in enumerate(error_classes)}
-    record = text(_FILL_RECORDS.format(series=_series(postgres), **_fill_sql(postgres)))
+    sql = _FILL_RECORDS.format(series=_series(postgres), payees=int(payees), **_fill_sql(postgres))
+    record = text(sql)
     entry = text(
         _FILL_LOG.format(
             series=_series(postgres),
@@ -142,7 +146,8 @@ _FILL_RECORDS = """
   description, approved_at, idempotency_key, imported_at)
 SELECT n, CASE WHEN n % 2 = 1 THEN 'HON' ELSE 'RMB' END || '-B-' || {padded},
   CASE WHEN n % 2 = 1 THEN 'honorarium' ELSE 'reimbursement' END,
-  'VOL-' || (n % 500), 'Volunteer ' || (n % 500), 1000 + n % 9000, 'USD', 'Benchmark record',
+  'VOL-' || (n % {payees}), 'Volunteer ' || (n % {payees}),
+  1000 + n % 9000, 'USD', 'Benchmark record',
   :now, 'bench-' || n || '-' || {random8}, :now
 FROM s
 """

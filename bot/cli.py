@@ -303,8 +303,20 @@ def status(as_json: bool) -> None:
 
 @main.command()
 @click.option("--keep", type=click.Path(file_okay=False), help="Keep the demo database here.")
-def demo(keep: str | None) -> None:
-    """Run the whole loop offline: SQLite, the gateway simulator, failures and retries."""
+@click.option(
+    "--ledger",
+    type=click.Choice(["gateway", "quickbooks"]),
+    default="gateway",
+    show_default=True,
+    help="The ledger double to post to: the gateway simulator or the QuickBooks double.",
+)
+def demo(keep: str | None, ledger: str) -> None:
+    """Run the whole loop offline: SQLite, a ledger double, failures and retries."""
+    if ledger == "quickbooks":
+        from bot.demo_quickbooks import run_quickbooks_demo
+
+        run_quickbooks_demo(keep)
+        return
     from bot.demo import run_demo
 
     run_demo(keep)

@@ -1,5 +1,6 @@
 """The doubles of the ledgers' other side, run from the command line: `syncbot gateway-sim`
-(the accounting gateway's contract) and `syncbot ledger-sim quickbooks` (QuickBooks Online).
+(the accounting gateway's contract), `syncbot ledger-sim quickbooks` (QuickBooks Online) and
+`syncbot ledger-sim xero` (Xero).
 
 For tests, demos and benchmarks; registered on the `syncbot` group by bot/cli.py.
 """
@@ -7,6 +8,8 @@ For tests, demos and benchmarks; registered on the `syncbot` group by bot/cli.py
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -88,6 +91,67 @@ def ledger_sim_quickbooks(
     """Run the QuickBooks Online double on PORT (admin endpoints under /_sim/)."""
     from sync_engine import serve_quickbooks_sim
 
+    _serve_double(
+        serve_quickbooks_sim,
+        host,
+        port,
+        faults_file,
+        latency_seconds=latency_ms / 1000,
+        access_lifetime=access_lifetime,
+        rotate_daily=rotate_daily,
+        requestid_mode=requestid,
+        client_id=client_id,
+        client_secret=client_secret,
+        realm_id=realm_id,
+    )
+
+
+@ledger_sim.command("xero")
+@click.option("--port", type=click.IntRange(0, 65535), default=8902, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--latency-ms", type=click.FloatRange(0, 600_000), default=0.0)
+@click.option("--access-lifetime", type=click.FloatRange(min=1), default=1800.0, show_default=True)
+@click.option("--grace", type=click.FloatRange(min=0), default=1800.0, help="Refresh grace (s).")
+@click.option("--daily-limit", type=click.IntRange(0, 1_000_000), default=5000, show_default=True)
+@click.option("--key-window", type=click.FloatRange(0, 86_400), default=360.0, show_default=True)
+@click.option("--client-id", default="sim-client-id", show_default=True)
+@click.option("--client-secret", default="sim-client-secret", help="Basic auth secret.")
+@click.option("--faults", "faults_file", type=click.Path(exists=True, dir_okay=False))
+def ledger_sim_xero(
+    port: int,
+    host: str,
+    latency_ms: float,
+    access_lifetime: float,
+    grace: float,
+    daily_limit: int,
+    key_window: float,
+    client_id: str,
+    client_secret: str,
+    faults_file: str | None,
+) -> None:
+    """Run the Xero double on PORT (admin endpoints under /_sim/)."""
+    from sync_engine import serve_xero_sim
+
+    _serve_double(
+        serve_xero_sim,
+        host,
+        port,
+        faults_file,
+        latency_seconds=latency_ms / 1000,
+        access_lifetime=access_lifetime,
+        grace_seconds=grace,
+        daily_limit=daily_limit,
+        key_window_seconds=key_window,
+        client_id=client_id,
+        client_secret=client_secret,
+    )
+
+
+def _serve_double(
+    serve: Callable[..., None], host: str, port: int, faults_file: str | None, **options: Any
+) -> None:
+    # The fault file is read here, so that a bad one is one line and exit 2; the double prints
+    # its URL and settings once its faults are read.
     faults: object = []
     if faults_file:
         try:
@@ -95,18 +159,7 @@ def ledger_sim_quickbooks(
                 faults = json.load(handle)
         except ValueError as exc:
             fail(f"{faults_file}: {exc}")
-    try:  # the double prints its URL and settings once the faults are read
-        serve_quickbooks_sim(
-            host,
-            port,
-            faults=faults,
-            latency_seconds=latency_ms / 1000,
-            access_lifetime=access_lifetime,
-            rotate_daily=rotate_daily,
-            requestid_mode=requestid,
-            client_id=client_id,
-            client_secret=client_secret,
-            realm_id=realm_id,
-        )
+    try:
+        serve(host, port, faults=faults, **options)
     except ValueError as exc:
         fail(str(exc))

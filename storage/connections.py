@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, delete, insert, literal, select, update
+from sqlalchemy import ColumnElement, case, delete, insert, literal, select, update
 
 from storage.db import Tx
 from storage.models import LedgerConnection, UTCDateTime
@@ -108,11 +108,7 @@ def save_tokens(
     moved on."""
     done = tx.execute(
         update(LedgerConnection)
-        .where(
-            LedgerConnection.ledger == ledger,
-            LedgerConnection.company_id == company_id,
-            LedgerConnection.generation == generation,
-        )
+        .where(*_at_generation(ledger, company_id, generation))
         .values(
             **_token_values(tokens, now),
             generation=generation + 1,
@@ -187,11 +183,7 @@ def mark_reconnect_required(
     """Mark the connection `reconnect_required` if still at `generation`; False if it moved on."""
     done = tx.execute(
         update(LedgerConnection)
-        .where(
-            LedgerConnection.ledger == ledger,
-            LedgerConnection.company_id == company_id,
-            LedgerConnection.generation == generation,
-        )
+        .where(*_at_generation(ledger, company_id, generation))
         .values(
             state=ConnectionState.RECONNECT_REQUIRED,
             state_reason=reason[:512],
@@ -265,3 +257,14 @@ def company_states(tx: Tx, ledger: str) -> list[CompanyState]:
         .order_by(LedgerConnection.company_id)
     )
     return [CompanyState(*row) for row in tx.execute(query)]
+
+
+def _at_generation(
+    ledger: str, company_id: str, generation: int
+) -> tuple[ColumnElement[bool], ...]:
+    # A write conditional on the generation read: of two writers, the second finds none.
+    return (
+        LedgerConnection.ledger == ledger,
+        LedgerConnection.company_id == company_id,
+        LedgerConnection.generation == generation,
+    )

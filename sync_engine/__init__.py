@@ -25,7 +25,7 @@ if TYPE_CHECKING:
         SyncEngineError,
         UnknownRecord,
     )
-    from sync_engine.quickbooks_sim import serve_quickbooks_sim
+    from sync_engine.quickbooks_sim import PlannedFault, QuickBooksSimulator, serve_quickbooks_sim
     from sync_engine.records import MAX_SOURCE_ID, nameable
     from sync_engine.results import (
         AttemptView,
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         State,
         Via,
     )
+    from sync_engine.xero_sim import serve_xero_sim
 
 # Each public name and the module it lives in.
 _HOMES = {
@@ -76,6 +77,10 @@ _HOMES = {
     "AlertRecord": "alerts",
     "OutageDraft": "alerts",
     "serve_quickbooks_sim": "quickbooks_sim",  # the QuickBooks double, `syncbot ledger-sim`
+    "serve_xero_sim": "xero_sim",  # the Xero double, `syncbot ledger-sim xero`
+    # The QuickBooks double itself and its faults, for `syncbot demo --ledger quickbooks`
+    "QuickBooksSimulator": "quickbooks_sim",
+    "PlannedFault": "quickbooks_sim",
     # `syncbot connect`: the OAuth ledgers' connection, by code flow or refresh token
     "ConnectFlow": "connecting",
     "Connected": "connecting",
@@ -136,7 +141,9 @@ __all__ = [
     "LedgerView",
     "Outage",
     "OutageDraft",
+    "PlannedFault",
     "Posting",
+    "QuickBooksSimulator",
     "Reader",
     "ResolveResult",
     "RetryEventView",
@@ -159,6 +166,7 @@ __all__ = [
     "nameable",
     "reader",
     "serve_quickbooks_sim",
+    "serve_xero_sim",
     "upgrade_database",
 ]
 

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from storage.vocabulary import ErrorClass, Outcome
+from sync_engine.bounded_reads import read_capped
 from sync_engine.contract import MAX_BATCH_ITEMS, Posting
 from sync_engine.errors import GatewayUnreachable
 from sync_engine.ledger import LedgerLimits
@@ -119,17 +120,6 @@ def _ref(found: Any) -> str | None:
     return None
 
 
-def _read_capped(response: httpx.Response) -> bytes | None:
-    """The body, or None once it grows past `MAX_BODY_BYTES` (the rest is never read)."""
-    chunks, size = [], 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 class GatewayClient:
     """One pooled httpx client for the gateway, paced by a shared rate limiter: a `Ledger`."""
 
@@ -182,7 +172,7 @@ class GatewayClient:
         request = self._http.build_request(method, url, **kwargs)
         raw = self._http.send(request, stream=True)
         try:
-            response = Answer(raw.status_code, raw.headers, _read_capped(raw))
+            response = Answer(raw.status_code, raw.headers, read_capped(raw, MAX_BODY_BYTES))
         finally:
             raw.close()
         if self._observe is not None:

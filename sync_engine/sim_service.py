@@ -1,6 +1,7 @@
-"""A loopback HTTP service for the ledger doubles: start, stop, `.url`, bounded bodies, cut links.
+"""A loopback HTTP service for the ledger doubles: bounded bodies and cut links.
 
-The transport is the gateway simulator's (`gateway_sim.server.SimServer`); this adds what the
+The transport and its life (start, stop, `.url`) are the gateway simulator's
+(`gateway_sim.server.SimServer`, `gateway_sim.service.Service`); this adds what the
 doubles of real ledgers need beyond it: a cap on the body read from a client, and an answer
 that drops the connection instead of writing (a ledger that booked and then lost the link).
 """
@@ -9,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 from collections.abc import Callable
 from dataclasses import replace
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from sync_engine.gateway_sim.messages import Answer, Request
+from sync_engine.gateway_sim.messages import Answer
 from sync_engine.gateway_sim.server import SimHandler, SimServer
+from sync_engine.gateway_sim.service import Service
 
 # Thirty Bills with 4,000-character notes and descriptions fit well under this.
 MAX_BODY_BYTES = 1 << 20
@@ -77,72 +77,15 @@ class BoundedServer(SimServer):
         self.refuse_body = refuse_body
 
 
-class LoopbackService:
-    """Serves `handle` on loopback in a background thread; `with` starts and stops it."""
+class LoopbackService(Service):
+    """A `Service` whose server bounds what it reads; `with` starts and stops it."""
 
     name = "ledger-sim"
-
-    def __init__(self) -> None:
-        self.stopping = threading.Event()
-        self._server: BoundedServer | None = None
-        self._thread: threading.Thread | None = None
-        self._url: str | None = None
-
-    def handle(self, request: Request, received_at: float) -> Answer:
-        """Answer one request (overridden by each double)."""
-        raise NotImplementedError
 
     def refuse_body(self, status: int, detail: str) -> Answer:
         """The answer to a body the service will not read (overridden for the double's shape)."""
         return Answer(status, detail.encode(), content_type="text/plain")
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve in a background thread; return the base URL (port 0 picks a free port)."""
-        if self._server is not None:
-            raise RuntimeError(f"the {self.name} is already running")
-        self.stopping.clear()
-        server = BoundedServer((host, port), self.handle, self.refuse_body)
-        # A short poll keeps stop() quick: shutdown waits for the serving loop to notice.
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        thread.name = self.name
-        thread.start()
-        self._server, self._thread = server, thread
-        self._url = f"http://{host}:{server.server_address[1]}"
-        return self._url
-
-    def stop(self) -> None:
-        """Stop serving, cut open connections and join every thread; safe to call twice."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._server = self._thread = None
-        self.stopping.set()  # ends injected delays at once
-        server.shutdown()
-        thread.join()
-        server.close()
-
-    @property
-    def url(self) -> str:
-        """The base URL, such as "http://127.0.0.1:54321"."""
-        if self._url is None or self._server is None:
-            raise RuntimeError(f"the {self.name} is not running; call start() first")
-        return self._url
-
-    def pause(self, seconds: float) -> None:
-        """Wait `seconds`, or less if the service stops meanwhile."""
-        if seconds > 0:
-            self.stopping.wait(seconds)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def make_server(self, host: str, port: int) -> BoundedServer:
+        """The bounded server: MAX_BODY_BYTES read at most, and DROP cuts the connection."""
+        return BoundedServer((host, port), self.handle, self.refuse_body)

@@ -24,6 +24,7 @@ from bot.slack.failed_list import view_and_retry_buttons
 from bot.slack.ids import Ids
 from sync_engine import AlertKind
 from sync_engine.alerts import AlertDraft, AlertRecord, OutageDraft
+from sync_engine.results import LedgerView
 
 ALERT_VALUE = "alert"
 
@@ -78,9 +79,14 @@ def row(record: AlertRecord, bid: str) -> Block:
     return mrkdwn_section(text, bid)
 
 
-def outage_blocks(draft: OutageDraft, queue_total: int, nonce: str) -> list[Block]:
-    """The gateway is down (since when, why), or, updated in place, back again."""
-    if draft.kind == AlertKind.RECOVERED:
+def outage_blocks(
+    draft: OutageDraft, queue_total: int, nonce: str, ledger: LedgerView | None = None
+) -> list[Block]:
+    """The gateway is down (since when, why), or, updated in place, back again; `ledger` is
+    the ledger's connection now (an outage it must be reconnected for never ends by itself)."""
+    if draft.kind != AlertKind.RECOVERED and ledger is not None and ledger.reconnect_required:
+        head, body = _reconnect_words(draft, ledger)
+    elif draft.kind == AlertKind.RECOVERED:
         head = ":white_check_mark: The accounting gateway is back"
         body = (
             f"It was down from {slack_date(draft.since)} to {slack_date(draft.until)}: "
@@ -104,10 +110,27 @@ def outage_blocks(draft: OutageDraft, queue_total: int, nonce: str) -> list[Bloc
     ]
 
 
-def outage_text(draft: OutageDraft) -> str:
+def _reconnect_words(draft: OutageDraft, ledger: LedgerView) -> tuple[str, str]:
+    """The headline and body of an outage that lasts until someone connects the ledger again."""
+    head = f":rotating_light: The {ledger.name} connection must be reconnected"
+    body = (
+        f"Since {slack_date(draft.since)}: {data(draft.reason, MAX_ERROR_CHARS)}\n"
+        f"Automatic sends are paused until an administrator runs `{ledger.connect_command}` on "
+        "the server; the records parked meanwhile then return to the queue by themselves. "
+        "Manual retries will fail until then."
+    )
+    return head, body
+
+
+def outage_text(draft: OutageDraft, ledger: LedgerView | None = None) -> str:
     """The notification fallback of the outage message."""
     if draft.kind == AlertKind.RECOVERED:
         return "The accounting gateway is back; automatic retries have resumed"
+    if ledger is not None and ledger.reconnect_required:
+        return (
+            f"The {ledger.name} connection must be reconnected: run `{ledger.connect_command}`"
+            f" on the server ({plain(draft.reason, MAX_ERROR_CHARS)})"
+        )
     # The fallback is shown in notifications as it is: escaped like every text from outside.
     return f"The accounting gateway is down: {plain(draft.reason, MAX_ERROR_CHARS)}"
 

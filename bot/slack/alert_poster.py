@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import Block
@@ -22,7 +23,9 @@ from bot.logs import log_with_id
 from bot.slack.alert_message import alert_blocks, alert_text, outage_blocks, outage_text
 from bot.slack.blocks import new_nonce
 from bot.slack.messenger import Messenger, NotInChannel
+from sync_engine import AlertKind
 from sync_engine.alerts import AlertDraft, Alerts, OutageDraft
+from sync_engine.results import LedgerView
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +55,15 @@ def _transient(exc: SlackClientError) -> bool:
 class AlertPoster:
     """Turns the outbox into alerts in one channel; `flush` runs on the scheduler."""
 
-    def __init__(self, alerts: Alerts, messenger: Messenger, channel: str) -> None:
+    def __init__(
+        self,
+        alerts: Alerts,
+        messenger: Messenger,
+        channel: str,
+        ledger: Callable[[], LedgerView] | None = None,
+    ) -> None:
         self.alerts, self.messenger, self.channel = alerts, messenger, channel
+        self.ledger = ledger  # the ledger's connection, read when an outage is drawn
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def flush(self) -> int:
@@ -95,8 +105,11 @@ class AlertPoster:
 
     def _send_outage(self, draft: OutageDraft) -> str | None:
         """The outage message's ts: posted, or for a recovery updated in place."""
-        blocks = outage_blocks(draft, self.alerts.queue_total(), new_nonce())
-        return self._post_or_update(draft.ts, outage_text(draft), blocks)
+        ledger = None
+        if self.ledger is not None and draft.kind != AlertKind.RECOVERED:
+            ledger = self.ledger()
+        blocks = outage_blocks(draft, self.alerts.queue_total(), new_nonce(), ledger)
+        return self._post_or_update(draft.ts, outage_text(draft, ledger), blocks)
 
     def _post_or_update(self, ts: str | None, text: str, blocks: list[Block]) -> str | None:
         if ts is not None:

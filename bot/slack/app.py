@@ -127,7 +127,11 @@ def build_bot(settings: SlackSettings, engine: SyncEngine) -> SlackBot:
     for module in (commands, actions, events, errors):
         module.register(app, deps)
     channel = settings.alert_channel
-    poster = AlertPoster(engine.alert_outbox(), deps.messenger, channel) if channel else None
+    poster = (
+        AlertPoster(engine.alert_outbox(), deps.messenger, channel, engine.ledger_view)
+        if channel
+        else None
+    )
     return SlackBot(app, deps, listener_executor, answer_executor, poster, background)
 
 

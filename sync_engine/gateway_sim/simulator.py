@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import threading
-import time
-from types import TracebackType
 from typing import Any
 
 from sync_engine.gateway_sim import admin
@@ -17,7 +14,7 @@ from sync_engine.gateway_sim.journal import Journal, ReceivedRequest
 from sync_engine.gateway_sim.ledger import Booking, Ledger
 from sync_engine.gateway_sim.limits import Limiter
 from sync_engine.gateway_sim.messages import Answer, Request, problem_answer, rate_limited
-from sync_engine.gateway_sim.server import SimServer
+from sync_engine.gateway_sim.service import Service, serve_until_interrupted
 
 # A fault kind that answers the whole request -> the error code it answers with.
 FAULT_CODES = {
@@ -30,66 +27,18 @@ FAULT_CODES = {
 FAULT_DETAILS = {"auth": "token revoked", "too_large": "the gateway takes fewer items right now"}
 
 
-class GatewaySimulator:
+class GatewaySimulator(Service):
     """An accounting gateway for tests, demos and benchmarks; `with` starts and stops it."""
 
+    name = "gateway simulator"
+
     def __init__(self, config: SimConfig | None = None, faults: FaultPlan | None = None) -> None:
+        super().__init__()
         self.config = config if config is not None else SimConfig()
         self.faults = faults if faults is not None else FaultPlan()
         self._ledger = Ledger()
         self._journal = Journal()
         self._limiter = Limiter(self.config)
-        self._stopping = threading.Event()
-        self._server: SimServer | None = None
-        self._thread: threading.Thread | None = None
-        self._url: str | None = None
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve in a background thread; return the base URL (port 0 picks a free port)."""
-        if self._server is not None:
-            raise RuntimeError("the gateway simulator is already running")
-        self._stopping.clear()
-        server = SimServer((host, port), self.handle)
-        # A short poll keeps stop() quick: shutdown waits for the serving loop to notice.
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        thread.name = "gateway-sim"
-        thread.start()
-        self._server, self._thread = server, thread
-        bound_port = server.server_address[1]
-        self._url = f"http://{host}:{bound_port}"
-        return self._url
-
-    def stop(self) -> None:
-        """Stop serving, cut open connections and join every thread; safe to call twice."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._server = self._thread = None
-        self._stopping.set()  # ends latency sleeps at once
-        server.shutdown()
-        thread.join()
-        server.close()
-
-    @property
-    def url(self) -> str:
-        """The base URL, such as "http://127.0.0.1:54321"."""
-        if self._url is None or self._server is None:
-            raise RuntimeError("the gateway simulator is not running; call start() first")
-        return self._url
-
-    def __enter__(self) -> GatewaySimulator:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def booking_count(self, idempotency_key: str) -> int:
         """How many times `idempotency_key` was booked (more than 1 is a duplicate booking)."""
@@ -149,7 +98,7 @@ class GatewaySimulator:
                 finally:
                     self._limiter.release()
             refused = rate_limited(limit.retry_after, limit.problem)
-        self._pause(self.config.latency_seconds)
+        self.pause(self.config.latency_seconds)
         return refused
 
     def _serve(self, intake: Intake) -> Answer:
@@ -157,22 +106,17 @@ class GatewaySimulator:
         fault, slow = faults.take_request(intake.postings, batch=intake.route == "batch")
         delay = self.config.latency_seconds + slow
         if fault is not None:
-            self._pause(delay)
+            self.pause(delay)
             return _fault_answer(fault)
         if intake.refusal is not None:
-            self._pause(delay)
+            self.pause(delay)
             return intake.refusal
-        desk = Desk(self._ledger, faults, self._pause, self.config.reference_length)
+        desk = Desk(self._ledger, faults, self.pause, self.config.reference_length)
         if intake.route == "single":
             return desk.single(intake, delay)
         if intake.route == "batch":
             return desk.batch(intake, delay)
         return desk.lookup(intake, delay)
-
-    def _pause(self, seconds: float) -> None:
-        # An event rather than sleep, so stop() never waits out a long latency.
-        if seconds > 0:
-            self._stopping.wait(seconds)
 
 
 def _check_token(token: str | None, header: str | None) -> Answer | None:
@@ -197,12 +141,9 @@ def _fault_answer(fault: Fault) -> Answer:
 
 def serve_forever(config: SimConfig, faults: FaultPlan, host: str, port: int) -> None:
     """Serve until interrupted (the `syncbot gateway-sim` command); prints the URL it serves on."""
-    sim = GatewaySimulator(config, faults)
-    try:
-        print(f"gateway simulator listening on {sim.start(host, port)}", flush=True)
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
+    serve_until_interrupted(
+        GatewaySimulator(config, faults),
+        host,
+        port,
+        lambda url: [f"gateway simulator listening on {url}"],
+    )

@@ -47,6 +47,8 @@ class OAuthConfig:
     realm_param: str = "realmId"
     # Intuit reports the refresh token's lifetime; Xero does not.
     report_refresh_lifetime: bool = True
+    # As the provider spells it in a token answer: Intuit "bearer", Xero "Bearer".
+    token_type: str = "bearer"
 
     def __post_init__(self) -> None:
         for name in ("access_lifetime", "refresh_lifetime", "code_lifetime"):

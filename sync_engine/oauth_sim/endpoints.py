@@ -39,7 +39,7 @@ def oauth_error(error: OAuthError) -> Answer:
 def token_answer(authority: TokenAuthority, tokens: TokenSet) -> Answer:
     """A 200 token answer in the shape the authority's provider uses."""
     body: dict[str, object] = {
-        "token_type": "bearer",
+        "token_type": authority.config.token_type,
         "access_token": tokens.access_token,
         "expires_in": tokens.expires_in,
         "refresh_token": tokens.refresh_token,

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from storage.vocabulary import ErrorClass, Outcome
+from storage.vocabulary import ErrorClass, Kind, Outcome
 from sync_engine.contract import Posting
 from sync_engine.credentials import QUICKBOOKS, CredentialsError, TokenKeeper, Tokens
 from sync_engine.errors import GatewayUnreachable
@@ -33,11 +33,6 @@ from sync_engine.secret_box import SecretBox
 from sync_engine.send_log import SendEntry, SendLog
 from sync_engine.settings import Settings
 
-TRANSIENT, NEEDS_ATTENTION, AUTH = (
-    ErrorClass.TRANSIENT,
-    ErrorClass.NEEDS_ATTENTION,
-    ErrorClass.AUTH,
-)
 MAX_ID_CHARS = 64
 
 
@@ -102,9 +97,9 @@ class QuickBooksLedger:
             transport=transport,
             observe=observe,
         )
-        defaults = {
-            "reimbursement": settings.qbo_account_reimbursement,
-            "honorarium": settings.qbo_account_honorarium,
+        defaults: dict[str, str | None] = {
+            Kind.REIMBURSEMENT: settings.qbo_account_reimbursement,
+            Kind.HONORARIUM: settings.qbo_account_honorarium,
         }
         self.resolver = Resolver(self.api, defaults)
         self._limits = LedgerLimits(
@@ -218,13 +213,13 @@ class QuickBooksLedger:
                 posting, vendor_id=vendor, account_id=account, currency=currency, dates=dates
             )
         except (Unresolved, bills.BillRefused) as exc:
-            return self.failed(key, str(exc), NEEDS_ATTENTION)
+            return self.failed(key, str(exc), ErrorClass.NEEDS_ATTENTION)
         except QueryFailed as exc:
             return self.failed(key, self.query_text(exc, posting), exc.error_class, exc.reply)
         except (Unsent, Lost) as exc:  # a read: nothing was written
-            return self.failed(key, f"QuickBooks could not be asked: {exc}", TRANSIENT)
+            return self.failed(key, f"QuickBooks could not be asked: {exc}", ErrorClass.TRANSIENT)
         except CredentialsError as exc:
-            return self.failed(key, f"{AUTH_EXPIRED} ({exc})", AUTH)
+            return self.failed(key, f"{AUTH_EXPIRED} ({exc})", ErrorClass.AUTH)
         return Prepared(key, posting, generation, body)
 
     def query_text(self, exc: QueryFailed, posting: Posting) -> str:
@@ -259,10 +254,12 @@ class QuickBooksLedger:
             if settled is not None:
                 return settled
             note = f"{text}; the lookup found nothing booked (sent again on the next attempt)"
-            return PostResult(key, Outcome.FAILED, status, None, note, TRANSIENT)
+            return PostResult(key, Outcome.FAILED, status, None, note, ErrorClass.TRANSIENT)
         wait = self._wait(entry) if entry is not None else self._settings.qbo_settle_seconds
         note = f"{text}; QuickBooks is asked for the Bill in {max(wait, 0):.0f} s before any resend"
-        return PostResult(key, Outcome.UNCERTAIN, status, None, note, TRANSIENT, max(wait, 0.0))
+        return PostResult(
+            key, Outcome.UNCERTAIN, status, None, note, ErrorClass.TRANSIENT, max(wait, 0.0)
+        )
 
     def settle_entry(self, key: str, posting: Posting, entry: SendEntry) -> PostResult | None:
         """Settle an unanswered send by lookup: its result, or None if nothing was booked."""
@@ -272,7 +269,7 @@ class QuickBooksLedger:
                 "an earlier send is unanswered: QuickBooks is asked for the Bill in"
                 f" {wait:.0f} s before any resend"
             )
-            return PostResult(key, Outcome.UNCERTAIN, None, None, text, TRANSIENT, wait)
+            return PostResult(key, Outcome.UNCERTAIN, None, None, text, ErrorClass.TRANSIENT, wait)
         try:
             bill = self.find_ours(posting.source_id)
         except QueryFailed as exc:
@@ -280,9 +277,11 @@ class QuickBooksLedger:
             return PostResult(key, Outcome.UNCERTAIN, exc.reply.status, None, text, exc.error_class)
         except (Unsent, Lost) as exc:
             text = f"the lookup before a resend failed: {exc}"
-            return PostResult(key, Outcome.UNCERTAIN, None, None, text, TRANSIENT)
+            return PostResult(key, Outcome.UNCERTAIN, None, None, text, ErrorClass.TRANSIENT)
         except CredentialsError as exc:
-            return PostResult(key, Outcome.UNCERTAIN, None, None, f"{AUTH_EXPIRED} ({exc})", AUTH)
+            return PostResult(
+                key, Outcome.UNCERTAIN, None, None, f"{AUTH_EXPIRED} ({exc})", ErrorClass.AUTH
+            )
         if bill is None:
             self._log.answered(self._scope, [key], next_generation=True)
             return None
@@ -298,7 +297,7 @@ class QuickBooksLedger:
                 f"{', '.join(differs) or 'Id'} differ from the record (edited by hand?): check "
                 "the Bill, then resolve the record by hand."
             )
-            return PostResult(key, Outcome.FAILED, 200, None, text, NEEDS_ATTENTION)
+            return PostResult(key, Outcome.FAILED, 200, None, text, ErrorClass.NEEDS_ATTENTION)
         self._log.answered(self._scope, [key])
         return PostResult(key, Outcome.SUCCEEDED, 200, bill_id, "found booked by lookup")
 
@@ -356,14 +355,18 @@ class QuickBooksLedger:
                 bill = self.find_ours(prepared.posting.source_id)
             except (Unsent, Lost, QueryFailed, CredentialsError) as exc:
                 text = f"QuickBooks reported a duplicate number and the lookup failed: {exc}"
-                return PostResult(prepared.key, Outcome.UNCERTAIN, status, None, text, TRANSIENT)
+                return PostResult(
+                    prepared.key, Outcome.UNCERTAIN, status, None, text, ErrorClass.TRANSIENT
+                )
             if bill is not None:
                 return self._booked(prepared.key, prepared.posting, bill)
         self._log.answered(self._scope, [prepared.key], next_generation=True)
         number = bills.doc_number(prepared.posting.source_id)
         message = duplicate_message(number, faults[0] if faults else None)
         text = f"{message} [{raw_text(status, faults, tid)}]"
-        return PostResult(prepared.key, Outcome.FAILED, status, None, text, NEEDS_ATTENTION)
+        return PostResult(
+            prepared.key, Outcome.FAILED, status, None, text, ErrorClass.NEEDS_ATTENTION
+        )
 
     def _forget(self, faults: list[Fault], payee_id: str) -> None:
         if any(fault.code in ("2500", "610") for fault in faults):

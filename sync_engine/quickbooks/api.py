@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from sync_engine.bounded_reads import read_capped
 from sync_engine.credentials import CredentialsError, TokenKeeper
 from sync_engine.quickbooks.bills import loads
 from sync_engine.ratelimit import RateLimiter
@@ -66,16 +67,6 @@ def _retry_after(headers: httpx.Headers) -> float | None:
     if seconds is None or seconds != seconds:  # NaN
         return None
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
-
-
-def _read_capped(response: httpx.Response) -> bytes | None:
-    chunks, size = [], 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class QboApi:
@@ -182,7 +173,7 @@ class QboApi:
                 kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "network error"
                 raise Lost(f"{kind} after sending: {type(exc).__name__}") from None
             try:
-                body = _read_capped(raw)
+                body = read_capped(raw, MAX_BODY_BYTES)
             except httpx.HTTPError as exc:
                 raise Lost(f"the answer was cut: {type(exc).__name__}") from None
             finally:

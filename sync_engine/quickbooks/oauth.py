@@ -19,6 +19,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from storage.vocabulary import ErrorClass
 from sync_engine.credentials import CredentialsError, RefreshRefused, Tokens
 from sync_engine.errors import GatewayUnreachable
 from sync_engine.settings import Settings
@@ -31,7 +32,7 @@ MAX_ANSWER_BYTES = 64 * 1024
 class TokenEndpointUnreachable(GatewayUnreachable):
     """Intuit's token endpoint could not answer (5xx, 429, timeout, unreadable): try again later."""
 
-    error_class = "transient"
+    error_class = ErrorClass.TRANSIENT
 
 
 class TokenRequestRefused(CredentialsError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +70,7 @@ class Resolver:
     def __init__(
         self,
         api: QboApi,
-        defaults: dict[str, str | None],
+        defaults: Mapping[str, str | None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._api, self._defaults, self._clock = api, defaults, clock

@@ -1,4 +1,4 @@
-"""A double of QuickBooks Online (contract: shared/contracts/quickbooks-online.md, section 10).
+"""A double of QuickBooks Online (what it does: docs/architecture.md, "QuickBooks Online").
 
 It serves Intuit's OAuth endpoints (`sync_engine.oauth_sim`) and the Accounting API routes the
 adapter uses, over loopback HTTP, with the contract's Faults, limits, `requestid` switches and

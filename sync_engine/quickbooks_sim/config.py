@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
+
+from sync_engine.sim_plans import changed_by_json
 
 # replay: a repeated requestid gets the stored answer (Intuit's promise); ignore: it is booked
 # again (the duplicates integrators report); refuse: 400 Fault 600 "Duplicate Request ID".
@@ -56,12 +58,7 @@ class QboConfig:
 
     def changed(self, data: object) -> QboConfig:
         """A copy with the fields of JSON object `data`; ValueError on unknown fields or values."""
-        if not isinstance(data, dict):
-            raise ValueError("expected a JSON object of settings")
-        unknown = set(data) - {f.name for f in fields(self)}
-        if unknown:
-            raise ValueError(f"unknown settings: {', '.join(sorted(map(str, unknown)))}")
-        return replace(self, **data)
+        return changed_by_json(self, data)  # type: ignore[no-any-return]
 
     def to_json(self) -> dict[str, Any]:
         """The settings as a JSON object."""

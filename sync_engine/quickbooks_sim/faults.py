@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
+
+from sync_engine.sim_plans import FaultPlan, from_json_fields
 
 # Answered before anything is booked; `fault` answers `status` with a Fault (200 included).
 REQUEST_KINDS = ("unavailable", "throttle", "fault")
@@ -90,69 +91,16 @@ class PlannedFault:
     @classmethod
     def from_json(cls, data: object) -> PlannedFault:
         """Read a fault object; raise ValueError on unknown fields or bad values."""
-        if not isinstance(data, dict) or "kind" not in data:
-            raise ValueError('a fault is a JSON object with at least a "kind"')
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown fault fields: {', '.join(sorted(map(str, unknown)))}")
-        return cls(**data)
+        return from_json_fields(cls, data, "fault", required="kind")  # type: ignore[no-any-return]
 
 
-class QboFaultPlan:
-    """The faults a running double applies, first match first; safe to change from any thread."""
+class QboFaultPlan(FaultPlan[PlannedFault]):
+    """The QuickBooks double's faults, first match first; safe to change from any thread."""
 
-    def __init__(self, faults: Iterable[PlannedFault] = ()) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[PlannedFault] = list(faults)
-
-    @classmethod
-    def from_json(cls, data: object) -> QboFaultPlan:
-        """Read a JSON list of fault objects."""
-        if not isinstance(data, list) or len(data) > 1000:
-            raise ValueError("expected a JSON list of at most 1000 faults")
-        return cls(PlannedFault.from_json(item) for item in data)
-
-    def to_json(self) -> list[dict[str, Any]]:
-        """The plan as a JSON list."""
-        with self._lock:
-            return [fault.to_json() for fault in self._faults]
-
-    def faults(self) -> list[PlannedFault]:
-        """Copies of the faults still in the plan."""
-        with self._lock:
-            return [replace(fault) for fault in self._faults]
-
-    def add(self, fault: PlannedFault) -> PlannedFault:
-        """Append `fault` and return it."""
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def extend(self, faults: Iterable[PlannedFault]) -> None:
-        """Append several faults."""
-        with self._lock:
-            self._faults.extend(faults)
-
-    def clear(self) -> None:
-        """Remove every fault."""
-        with self._lock:
-            self._faults.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._faults)
+    fault_type = PlannedFault
 
     def take(
         self, kinds: Sequence[str], route: str, doc_numbers: Sequence[str | None]
     ) -> PlannedFault | None:
         """The first fault of `kinds` acting on this request or item; spends one use of it."""
-        with self._lock:
-            for fault in self._faults:
-                if fault.kind in kinds and fault.matches(route, doc_numbers):
-                    taken = replace(fault)
-                    if fault.count is not None:
-                        fault.count -= 1
-                        if fault.count <= 0:
-                            self._faults = [f for f in self._faults if f is not fault]
-                    return taken
-        return None
+        return self.take_first(kinds, lambda fault: fault.matches(route, doc_numbers))

@@ -14,6 +14,7 @@ from sync_engine.gateway_sim.config import SimConfig
 from sync_engine.gateway_sim.journal import Journal, ReceivedRequest
 from sync_engine.gateway_sim.limits import Limiter
 from sync_engine.gateway_sim.messages import Answer, Request
+from sync_engine.gateway_sim.service import serve_until_interrupted
 from sync_engine.oauth_sim import OAuthConfig, OAuthEndpoints, TokenAuthority, TokenSet
 from sync_engine.quickbooks_sim import admin
 from sync_engine.quickbooks_sim.api import Api, Call, resolve
@@ -268,25 +269,16 @@ def serve_forever(
 ) -> None:
     """Serve until interrupted (`syncbot ledger-sim quickbooks`); prints the settings to use."""
     sim = QuickBooksSimulator(config, faults, oauth)
-    try:
-        url = sim.start(host, port)
-        print(f"QuickBooks Online double listening on {url}", flush=True)
-        print(
-            json.dumps(
-                {
-                    "QBO_API_BASE_URL": url,
-                    "QBO_TOKEN_URL": url + sim.oauth.paths.token,
-                    "QBO_AUTH_URL": url + sim.oauth.paths.authorize,
-                    "QBO_REVOKE_URL": url + sim.oauth.paths.revoke,
-                    "QBO_CLIENT_ID": sim.authority.config.client_id,
-                    "QBO_REALM_ID": sim.realm_id,
-                }
-            ),
-            flush=True,
-        )
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
+
+    def announce(url: str) -> list[str]:
+        settings = {
+            "QBO_API_BASE_URL": url,
+            "QBO_TOKEN_URL": url + sim.oauth.paths.token,
+            "QBO_AUTH_URL": url + sim.oauth.paths.authorize,
+            "QBO_REVOKE_URL": url + sim.oauth.paths.revoke,
+            "QBO_CLIENT_ID": sim.authority.config.client_id,
+            "QBO_REALM_ID": sim.realm_id,
+        }
+        return [f"QuickBooks Online double listening on {url}", json.dumps(settings)]
+
+    serve_until_interrupted(sim, host, port, announce)

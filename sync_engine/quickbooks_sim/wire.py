@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sync_engine.gateway_sim.messages import Answer
-
-MAX_DEPTH = 32
+from sync_engine.sim_json import encode, loads
 
 
 @dataclass
@@ -26,59 +23,14 @@ class QboFault(Exception):
     element: str = ""
 
 
-def number(value: Decimal) -> str:
-    """A decimal as QBO writes it: no exponent, no trailing zeros (42.50 -> 42.5)."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
-
-
-def encode(value: object) -> bytes:
-    """Compact JSON in which a Decimal is written as a JSON number, never through a float."""
-    return _encode(value).encode()
-
-
-def _encode(value: object) -> str:
-    if isinstance(value, Decimal):
-        return number(value)
-    if isinstance(value, dict):
-        inner = ",".join(f"{json.dumps(str(k))}:{_encode(v)}" for k, v in value.items())
-        return "{" + inner + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_encode(item) for item in value) + "]"
-    return json.dumps(value)
-
-
 def decode(body: bytes) -> object:
     """A client's JSON with numbers kept as Decimal; a QboFault 2010 if it is not JSON."""
     try:
-        data = json.loads(body, parse_float=Decimal, parse_int=Decimal)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return loads(body)
+    except ValueError as exc:
         raise QboFault(
-            400,
-            "ValidationFault",
-            "2010",
-            "Request has invalid or unsupported property",
-            f"the body is not JSON: {exc}",
+            400, "ValidationFault", "2010", "Request has invalid or unsupported property", str(exc)
         ) from exc
-    if _depth(data) > MAX_DEPTH:
-        raise QboFault(
-            400,
-            "ValidationFault",
-            "2010",
-            "Request has invalid or unsupported property",
-            "the body is nested too deeply",
-        )
-    return data
-
-
-def _depth(value: object, level: int = 0) -> int:
-    if level > MAX_DEPTH:
-        return level
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level
 
 
 def stamp(now: datetime | None = None) -> str:
