@@ -18,7 +18,7 @@ from sync_engine.alert_payloads import AlertRecord, outbox_row, record_payload
 from sync_engine.money import format_amount
 from sync_engine.policy import BackoffSettings, next_retry
 from sync_engine.post_result import PostResult
-from sync_engine.results import Failed, Succeeded
+from sync_engine.results import Failed, Succeeded, retry_count
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,6 @@ class Plan:
 
     trigger: Trigger
     retry_event_id: int | None
-
-
-def retry_count(attempt_count: int) -> int:
-    """Attempts after the first."""
-    return max(0, attempt_count - 1)
 
 
 def _failure_row(

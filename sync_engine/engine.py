@@ -27,7 +27,7 @@ from sync_engine.contract import Posting
 from sync_engine.errors import BadInput, GatewayUnreachable, UnknownRecord
 from sync_engine.import_writer import ImportChunks, ImportPorts, import_file
 from sync_engine.ledger import Ledger, LedgerLimits
-from sync_engine.outage import LOOKUP_ANSWERED, PROBE_ANSWERED, OutageWatch, current
+from sync_engine.outage import LOOKUP_ANSWERED, PROBE_ANSWERED, OutageWatch
 from sync_engine.records import chunked, insert_new, known_source_ids, nameable
 from sync_engine.results import (
     FailedPage,
@@ -186,7 +186,7 @@ class SyncEngine:
     def outage(self) -> Outage | None:
         """The outage in force (the gateway held to be down), or None."""
         with self._db.reading() as session:
-            return current(session)
+            return queries.current(session)
 
     def check_outage(self) -> Outage | None:
         """The outage in force after probing the ledger, if a probe is due; None if none."""

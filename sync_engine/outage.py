@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 
 from storage import gateway_status
 from storage.alerts import add_outbox_rows
-from storage.db import Conn, Tx
+from storage.db import Conn
 from storage.vocabulary import AlertKind, ErrorClass, Outcome
 from sync_engine.alert_payloads import outbox_row
 from sync_engine.contract import format_time
@@ -109,14 +109,6 @@ def ends(outage_reason: str, proof: str) -> bool:
     """Whether `proof` (an answer showing the gateway working) ends an outage begun for this
     reason: an auth outage only ends on an answer that certainly passed auth (see above)."""
     return proof != ANSWERED or not outage_reason.startswith(AUTH_REASON)
-
-
-def current(session: Tx) -> Outage | None:
-    """The outage in force, or None."""
-    row = gateway_status.status(session)
-    if row is None or row.outage_since is None:
-        return None
-    return Outage(row.outage_since, row.outage_reason or "", row.next_probe_at, row.probes)
 
 
 class OutageWatch:

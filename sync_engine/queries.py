@@ -10,14 +10,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage import connections, reads
+from storage import connections, gateway_status, reads
 from storage import records as stored
 from storage.db import Tx
 from storage.vocabulary import ConnectionState, ErrorClass, LedgerLink, State
-from sync_engine.chunk_writer import retry_count
 from sync_engine.errors import UnknownRecord
 from sync_engine.money import from_minor
-from sync_engine.outage import current
 from sync_engine.records import nameable
 from sync_engine.results import (
     AttemptView,
@@ -26,8 +24,10 @@ from sync_engine.results import (
     FailedRecord,
     History,
     LedgerView,
+    Outage,
     RetryEventView,
     Status,
+    retry_count,
 )
 
 
@@ -185,3 +185,11 @@ def ledger_view(session: Tx, ledger: str, company_id: str | None) -> LedgerView:
     return LedgerView(
         ledger, found.company_id, found.company_name, LedgerLink(found.state), found.state == stuck
     )
+
+
+def current(session: Tx) -> Outage | None:
+    """The outage in force, or None."""
+    row = gateway_status.status(session)
+    if row is None or row.outage_since is None:
+        return None
+    return Outage(row.outage_since, row.outage_reason or "", row.next_probe_at, row.probes)

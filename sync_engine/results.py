@@ -212,3 +212,8 @@ class ResolveResult:
     source_id: str
     state: str
     accounting_ref: str | None
+
+
+def retry_count(attempt_count: int) -> int:
+    """The retry count: attempts after the first, automatic and manual alike."""
+    return max(0, attempt_count - 1)
