@@ -159,6 +159,9 @@ def sync(as_json: bool) -> None:
 
     with engine() as eng, progress_bar("syncing", not as_json) as progress:
         result = eng.sync(requested_by=who(), via=Via.CLI, progress=progress)
+        # Read only when a line below names it ("QuickBooks: DOWN since ...").
+        paused = result.outage is not None or result.held_back > 0
+        ledger = eng.ledger_view() if paused and not as_json else None
     failed = result.initial.failed or result.retries.failed
     if as_json:
         emit_stream(
@@ -172,9 +175,9 @@ def sync(as_json: bool) -> None:
         )
     else:
         if result.outage is not None:
-            say(outage_line(result.outage))
+            say(outage_line(result.outage, ledger))
         if result.held_back:
-            say(held_back_line(result.held_back))
+            say(held_back_line(result.held_back, ledger))
         # While records are held back, an empty table of first postings would say nothing.
         if result_count(result.initial) or not result.held_back:
             show(retry_report(result.initial, "First postings"))
@@ -233,11 +236,12 @@ def retry(source_ids: tuple[str, ...], retry_all: bool, as_json: bool) -> None:
                 list(source_ids), requested_by=who(), via=Via.CLI, progress=progress
             )
         outage = eng.outage()
+        ledger = eng.ledger_view() if outage is not None else None
     if outage is not None:
         from bot.render import outage_line, say
 
         # On stderr, so that --json output stays one document.
-        say(f"warning: {outage_line(outage)}", err=True)
+        say(f"warning: {outage_line(outage, ledger)}", err=True)
     finish_retry(result, as_json, f"Retry event {result.retry_event_id}")
 
 
@@ -284,6 +288,7 @@ def history(source_id: str, as_json: bool) -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Counts by state and error class, last success, the gateway's last answer."""
+    from bot.ledger_names import ledger_name
     from bot.render import emit, ledger_line, outage_line, say, status_json, when
 
     with reader() as reads:
@@ -296,8 +301,9 @@ def status(as_json: bool) -> None:
     say(f"parked: {result.parked}")
     say(f"last success: {when(result.last_success_at)}")
     answer = result.last_gateway_answer or "none yet"
-    say(f"gateway's last answer: {answer} at {when(result.last_gateway_answer_at)}")
-    say(outage_line(result.outage))
+    name = ledger_name(result.ledger)
+    say(f"{name}'s last answer: {answer} at {when(result.last_gateway_answer_at)}")
+    say(outage_line(result.outage, result.ledger))
     say(ledger_line(result.ledger))
 
 

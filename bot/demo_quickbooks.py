@@ -149,7 +149,7 @@ def _story(stage: Stage) -> None:
     _rule("7. Where things stand")
     status = engine.status()
     say(f"records by state: {status.by_state}")
-    say(outage_line(status.outage))
+    say(outage_line(status.outage, status.ledger))
     show(history_table(engine.history(missing)), history_table(engine.history(outage_hit)))
     _bills_line(sim, sum(status.by_state.values()))
 
@@ -186,13 +186,13 @@ def _outage(stage: Stage) -> str:
     _import(stage, "batch-2.jsonl", 10, 4)
     down = engine.sync(requested_by="demo", via=Via.CLI)
     show(retry_table(down.initial, "First postings while QuickBooks fails"))
-    say(outage_line(engine.outage()))
+    say(outage_line(engine.outage(), engine.ledger_view()))
 
     _rule("5. Automatic sends are paused; QuickBooks comes back and a probe ends the outage")
     _import(stage, "batch-3.jsonl", 14, 2)
     before = stage.postings_sent()
     paused = engine.sync(requested_by="demo", via=Via.CLI)
-    say(held_back_line(paused.held_back))
+    say(held_back_line(paused.held_back, engine.ledger_view()))
     say(f"Bill writes QuickBooks received during that sync: {stage.postings_sent() - before}")
     sim.faults.clear()
     outage = engine.outage()
@@ -200,7 +200,7 @@ def _outage(stage: Stage) -> str:
         say("QuickBooks answers again; the next sync probes the company once the probe is due")
         _wait_until(outage.next_probe_at.timestamp())
     resumed = engine.sync(requested_by="demo", via=Via.CLI)
-    say(outage_line(resumed.outage))
+    say(outage_line(resumed.outage, engine.ledger_view()))
     show(retry_table(resumed.initial, "First postings of the records held back"))
     return str(sample_records(10, 1)[0]["source_id"])  # the first record the outage hit
 

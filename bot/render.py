@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bot.ledger_names import ledger_name, the_ledger
 from sync_engine import LedgerLink
 from sync_engine.contract import format_time
 from sync_engine.results import (
@@ -103,12 +104,14 @@ def when(value: datetime | None) -> str:
     return format_time(value) if value else "-"
 
 
-def outage_line(outage: Outage | None) -> str:
-    """Whether the gateway is held to be down, in one line."""
+def outage_line(outage: Outage | None, ledger: LedgerView | None = None) -> str:
+    """Whether the ledger (the gateway unless `ledger` says otherwise) is held to be down, in
+    one line."""
+    name = ledger_name(ledger)
     if outage is None:
-        return "gateway: up (no outage)"
+        return f"{name}: up (no outage)"
     return (
-        f"gateway: DOWN since {when(outage.since)} ({visible(outage.reason)}); automatic sends are "
+        f"{name}: DOWN since {when(outage.since)} ({visible(outage.reason)}); automatic sends are "
         f"paused until a probe is answered (next probe {when(outage.next_probe_at)}); "
         "retries by hand still send"
     )
@@ -325,10 +328,12 @@ def counted(counts: Counter[str]) -> str:
     return ", ".join(f"{name} {n:,}" for name, n in counts.most_common())
 
 
-def held_back_line(held_back: int) -> str:
-    """What a sync did not send because the gateway is held to be down."""
+def held_back_line(held_back: int, ledger: LedgerView | None = None) -> str:
+    """What a sync did not send because the ledger (the gateway unless `ledger` says
+    otherwise) is held to be down."""
     return (
-        f"held back {held_back:,} record(s) until the gateway answers a probe: nothing was sent "
+        f"held back {held_back:,} record(s) until {the_ledger(ledger)} answers a probe: nothing "
+        "was sent "
         "(`syncbot retry --all` sends the failed ones by hand)"
     )
 

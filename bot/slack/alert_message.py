@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, Block, HeaderBlock
 
+from bot.ledger_names import capital, the_ledger
 from bot.slack.blocks import (
     MAX_ERROR_CHARS,
     MAX_NAME_CHARS,
     block_id,
     context,
     data,
+    escape,
     money,
     mrkdwn_section,
     next_retry,
@@ -82,12 +84,14 @@ def row(record: AlertRecord, bid: str) -> Block:
 def outage_blocks(
     draft: OutageDraft, queue_total: int, nonce: str, ledger: LedgerView | None = None
 ) -> list[Block]:
-    """The gateway is down (since when, why), or, updated in place, back again; `ledger` is
-    the ledger's connection now (an outage it must be reconnected for never ends by itself)."""
+    """The ledger is down (since when, why), or, updated in place, back again; `ledger` is
+    the ledger's connection now (an outage it must be reconnected for never ends by itself),
+    and names it (the gateway when None)."""
+    the = capital(the_ledger(ledger, accounting=True))  # a header is plain text: no escaping
     if draft.kind != AlertKind.RECOVERED and ledger is not None and ledger.reconnect_required:
         head, body = _reconnect_words(draft, ledger)
     elif draft.kind == AlertKind.RECOVERED:
-        head = ":white_check_mark: The accounting gateway is back"
+        head = f":white_check_mark: {the} is back"
         body = (
             f"It was down from {slack_date(draft.since)} to {slack_date(draft.until)}: "
             f"{data(draft.reason, MAX_ERROR_CHARS)}\nAutomatic retries have resumed."
@@ -96,13 +100,14 @@ def outage_blocks(
             body += f" {draft.returned} record{_s(draft.returned)} parked by the auth failure "
             body += "are back in the queue."
     else:
-        head = ":rotating_light: The accounting gateway is down"
+        head = f":rotating_light: {the} is down"
         body = (
             f"Since {slack_date(draft.since)}: {data(draft.reason, MAX_ERROR_CHARS)}\n"
-            "Automatic retries and first syncs are paused; they resume by themselves when the "
-            "gateway answers again. Manual retries still work, but will likely fail until then."
+            "Automatic retries and first syncs are paused; they resume by themselves when "
+            f"{escape(the_ledger(ledger))} answers again. Manual retries still work, but will "
+            "likely fail until then."
         )
-    buttons = view_and_retry_buttons(queue_total, ALERT_VALUE, "alert")
+    buttons = view_and_retry_buttons(queue_total, ALERT_VALUE, "alert", ledger)
     return [
         HeaderBlock(text=head, block_id=block_id(Ids.ALERT_HEAD, nonce)),
         mrkdwn_section(body, block_id(Ids.ALERT_SUMMARY, nonce)),
@@ -124,15 +129,16 @@ def _reconnect_words(draft: OutageDraft, ledger: LedgerView) -> tuple[str, str]:
 
 def outage_text(draft: OutageDraft, ledger: LedgerView | None = None) -> str:
     """The notification fallback of the outage message."""
+    the = capital(plain(the_ledger(ledger, accounting=True), MAX_NAME_CHARS))
     if draft.kind == AlertKind.RECOVERED:
-        return "The accounting gateway is back; automatic retries have resumed"
+        return f"{the} is back; automatic retries have resumed"
     if ledger is not None and ledger.reconnect_required:
         return (
             f"The {ledger.name} connection must be reconnected: run `{ledger.connect_command}`"
             f" on the server ({plain(draft.reason, MAX_ERROR_CHARS)})"
         )
     # The fallback is shown in notifications as it is: escaped like every text from outside.
-    return f"The accounting gateway is down: {plain(draft.reason, MAX_ERROR_CHARS)}"
+    return f"{the} is down: {plain(draft.reason, MAX_ERROR_CHARS)}"
 
 
 def _s(n: int) -> str:

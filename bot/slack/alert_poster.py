@@ -23,7 +23,6 @@ from bot.logs import log_with_id
 from bot.slack.alert_message import alert_blocks, alert_text, outage_blocks, outage_text
 from bot.slack.blocks import new_nonce
 from bot.slack.messenger import Messenger, NotInChannel
-from sync_engine import AlertKind
 from sync_engine.alerts import AlertDraft, Alerts, OutageDraft
 from sync_engine.results import LedgerView
 
@@ -105,9 +104,8 @@ class AlertPoster:
 
     def _send_outage(self, draft: OutageDraft) -> str | None:
         """The outage message's ts: posted, or for a recovery updated in place."""
-        ledger = None
-        if self.ledger is not None and draft.kind != AlertKind.RECOVERED:
-            ledger = self.ledger()
+        # Read for a recovery too: it names the ledger ("QuickBooks is back").
+        ledger = self.ledger() if self.ledger is not None else None
         blocks = outage_blocks(draft, self.alerts.queue_total(), new_nonce(), ledger)
         return self._post_or_update(draft.ts, outage_text(draft, ledger), blocks)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from bot.ledger_names import capital, ledger_name
 from bot.slack.blocks import (
     MAX_ERROR_CHARS,
     MAX_NAME_CHARS,
     clip,
     data,
+    escape,
     fit,
     ledger_words,
     money,
@@ -71,9 +73,9 @@ def status_text(status: Status) -> str:
         f"*Accounting sync status*\nRecords: {states} · parked {status.parked}\n"
         f"Failed queue by error class: {classes}\n"
         f"Last successful sync: {slack_date(status.last_success_at, 'never')}\n"
-        f"Gateway's last answer: {answer} "
+        f"{escape(capital(ledger_name(status.ledger)))}'s last answer: {answer} "
         f"({slack_date(status.last_gateway_answer_at, 'never')})\n"
-        f"{outage_words(status.outage)}\n"
+        f"{outage_words(status.outage, status.ledger)}\n"
         f"{ledger_words(status.ledger)}"
     )
 

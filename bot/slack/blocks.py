@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.ledger_names import capital, ledger_name
 from bot.slack.ids import Ids
 from sync_engine import LedgerLink
 from sync_engine.contract import format_time
@@ -106,12 +107,14 @@ def slack_date(when: datetime | None, empty: str = "-") -> str:
     return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{format_time(when)}>"
 
 
-def outage_words(outage: Outage | None) -> str:
-    """Whether the gateway is held to be down, for a dashboard or a reply."""
+def outage_words(outage: Outage | None, ledger: LedgerView | None = None) -> str:
+    """Whether the ledger (the gateway unless `ledger` says otherwise) is held to be down, for
+    a dashboard or a reply."""
+    name = escape(capital(ledger_name(ledger)))
     if outage is None:
-        return ":large_green_circle: Gateway reachable: automatic retries are running."
+        return f":large_green_circle: {name} reachable: automatic retries are running."
     return (
-        f":red_circle: *Gateway down* since {slack_date(outage.since)}: "
+        f":red_circle: *{name} down* since {slack_date(outage.since)}: "
         f"{data(outage.reason, MAX_ERROR_CHARS)}. Automatic retries are paused until it answers "
         f"again (next check {slack_date(outage.next_probe_at)})."
     )

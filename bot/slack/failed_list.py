@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot.ledger_names import the_ledger
 from bot.slack.blocks import (
     MAX_ERROR_CHARS,
     MAX_NAME_CHARS,
@@ -36,7 +37,7 @@ from bot.slack.blocks import (
 from bot.slack.ids import Ids
 from bot.slack.list_state import ListState
 from sync_engine import ErrorClass, Kind
-from sync_engine.results import FailedPage, FailedRecord
+from sync_engine.results import FailedPage, FailedRecord, LedgerView
 
 
 def failed_list(
@@ -167,20 +168,25 @@ def actions(page: FailedPage, state: ListState, queue_total: int) -> list[Button
     return buttons
 
 
-def view_and_retry_buttons(queue_total: int, value: str, drawn: str) -> list[ButtonElement]:
+def view_and_retry_buttons(
+    queue_total: int, value: str, drawn: str, ledger: LedgerView | None = None
+) -> list[ButtonElement]:
     """View Failed Records, and Retry All Failed while anything failed (Home tab, alerts);
-    `drawn` names the surface for the confirm dialog ("alert", "dashboard")."""
+    `drawn` names the surface for the confirm dialog ("alert", "dashboard"), `ledger` the
+    ledger it names (the gateway when None)."""
     buttons = [
         ButtonElement(
             text="View Failed Records", action_id=Ids.VIEW_FAILED, value=value, style="primary"
         )
     ]
     if queue_total:
-        buttons.append(retry_all_button(queue_total, value, drawn))
+        buttons.append(retry_all_button(queue_total, value, drawn, ledger))
     return buttons
 
 
-def retry_all_button(queue_total: int, value: str, drawn: str) -> ButtonElement:
+def retry_all_button(
+    queue_total: int, value: str, drawn: str, ledger: LedgerView | None = None
+) -> ButtonElement:
     """Retry All Failed, behind a confirm dialog that promises no count the click cannot keep.
 
     The click retries the queue as it is when Slack delivers it, which may have grown or shrunk
@@ -197,8 +203,9 @@ def retry_all_button(queue_total: int, value: str, drawn: str) -> ButtonElement:
             title="Retry all failed records?",
             text=PlainTextObject(
                 text=(
-                    "Every record in the failed queue at the moment you confirm is sent to the "
-                    "accounting gateway as one retry event, whatever its backoff says. "
+                    "Every record in the failed queue at the moment you confirm is sent to "
+                    f"{the_ledger(ledger, accounting=True)} as one retry event, whatever its "
+                    "backoff says. "
                     f"{were} in the queue when this {drawn} was drawn."
                 )
             ),

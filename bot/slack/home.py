@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.ledger_names import capital, ledger_name
 from bot.slack.blocks import (
     MAX_ERROR_CHARS,
     block_id,
@@ -40,7 +41,7 @@ def home_view(status: Status, *, queue_total: int, list_link: str | None, nonce:
         fields_section(status.by_error_class, block_id(Ids.HOME_CLASSES, nonce, 1)),
         mrkdwn_section(gateway_text(status), block_id(Ids.HOME_GATEWAY, nonce)),
         ActionsBlock(
-            elements=view_and_retry_buttons(queue_total, HOME_VALUE, "dashboard"),
+            elements=view_and_retry_buttons(queue_total, HOME_VALUE, "dashboard", status.ledger),
             block_id=block_id(Ids.HOME_ACTIONS, nonce),
         ),
     ]
@@ -66,9 +67,9 @@ def gateway_text(status: Status) -> str:
     )
     return (
         f"{ledger_words(status.ledger)}\n"
-        f"{outage_words(status.outage)}\n"
+        f"{outage_words(status.outage, status.ledger)}\n"
         f"*Last successful sync:* {slack_date(status.last_success_at, 'never')}\n"
-        f"*Gateway's last answer:* {answer} "
+        f"*{escape(capital(ledger_name(status.ledger)))}'s last answer:* {answer} "
         f"({slack_date(status.last_gateway_answer_at, 'never')})"
     )
 

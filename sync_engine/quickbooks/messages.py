@@ -10,8 +10,11 @@ from sync_engine.contract import Posting
 from sync_engine.quickbooks.faults import Fault, is_closed_books, raw_text, txn_id
 from sync_engine.quickbooks.resolve import account_message, vendor_message
 
+# The command early (an outage alert shows the reason's first 200 characters); after the
+# reconnect the records parked by the auth failure return to the queue without a Retry All.
 AUTH_EXPIRED = (
-    "QuickBooks access expired or was revoked: reconnect syncbot to QuickBooks, then retry all."
+    "QuickBooks access expired or was revoked: reconnect syncbot to QuickBooks (`syncbot connect"
+    " quickbooks`): the records it stopped return to the queue by themselves."
 )
 ADMIN_LOST = (
     "The QuickBooks user who connected syncbot lost admin rights or app access: "

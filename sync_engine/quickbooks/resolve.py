@@ -2,7 +2,9 @@
 
 The adapter never creates a vendor or an account (contract section 3): when none fits, the
 record fails `needs_attention` with a message saying what to set up in QuickBooks. A query
-QBO refuses with code 4000 (a field it will not filter on) skips that step.
+QBO refuses with code 4000 (a field it will not filter on) skips that step. Threads asking
+for the same vendor, account or preferences at once share one query (`SingleFlight`); a
+failed query is shared with them but never cached.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from storage.vocabulary import ErrorClass
@@ -18,6 +21,7 @@ from sync_engine.contract import Posting
 from sync_engine.quickbooks.api import QboApi, Reply
 from sync_engine.quickbooks.bills import doc_number, escape_literal, is_ours
 from sync_engine.quickbooks.faults import Fault, raw_text, read_faults, verdict_of
+from sync_engine.quickbooks.single_flight import SingleFlight
 
 ACCOUNT_TTL = 600.0
 PREFERENCES_TTL = 3600.0
@@ -78,6 +82,9 @@ class Resolver:
         self._vendors: dict[str, str] = {}
         self._accounts: dict[str, tuple[str, float]] = {}
         self._prefs: tuple[Currency, float] | None = None
+        # One query per vendor / account code / preferences read at a time (cold caches).
+        self._ids: SingleFlight[str | None] = SingleFlight()
+        self._prefs_flight: SingleFlight[Currency] = SingleFlight()
 
     def _entities(
         self, entity: str, field: str, literal: str, skippable: bool = True
@@ -104,10 +111,18 @@ class Resolver:
 
     def vendor(self, posting: Posting) -> str:
         """The Id of the one active vendor of the payee (by AcctNum, then by DisplayName)."""
-        with self._lock:
-            cached = self._vendors.get(posting.payee_id)
+        found = self.cached_vendor(posting.payee_id)
+        if found is None:
+            found = self._ids.run(("vendor", posting.payee_id), partial(self._find_vendor, posting))
+        if found is None:
+            raise Unresolved(vendor_message(posting))
+        return found
+
+    def _find_vendor(self, posting: Posting) -> str | None:
+        """Ask QuickBooks for the payee's vendor (one thread per payee at a time); cache it."""
+        cached = self.cached_vendor(posting.payee_id)
         if cached is not None:
-            return cached
+            return cached  # found by the call just before this one
         for field, literal in (("AcctNum", posting.payee_id), ("DisplayName", posting.payee_name)):
             found = self._entities("Vendor", field, literal)
             active = [e for e in found or [] if e.get("Active", True) is True]
@@ -115,7 +130,7 @@ class Resolver:
                 with self._lock:
                     self._vendors[posting.payee_id] = active[0]["Id"]
                 return str(active[0]["Id"])
-        raise Unresolved(vendor_message(posting))
+        return None
 
     def cached_vendor(self, payee_id: str) -> str | None:
         """The vendor Id cached for a payee, if any (no query)."""
@@ -139,11 +154,24 @@ class Resolver:
                 f"No QuickBooks account is set for {posting.kind} records: give {posting.source_id}"
                 f" an account code or set QBO_ACCOUNT_{posting.kind.upper()}, then retry."
             )
-        now = self._clock()
+        found = self._cached_account(code, self._clock())
+        if found is None:
+            found = self._ids.run(("account", code), partial(self._find_account, code))
+        if found is None:
+            raise Unresolved(account_message(code, posting.source_id))
+        return found
+
+    def _cached_account(self, code: str, now: float) -> str | None:
         with self._lock:
             cached = self._accounts.get(code)
-        if cached is not None and now - cached[1] < ACCOUNT_TTL:
-            return cached[0]
+        return cached[0] if cached is not None and now - cached[1] < ACCOUNT_TTL else None
+
+    def _find_account(self, code: str) -> str | None:
+        """Ask QuickBooks for the code's account (one thread per code at a time); cache it."""
+        now = self._clock()
+        cached = self._cached_account(code, now)
+        if cached is not None:
+            return cached  # found by the call just before this one
         steps = (
             [("Id", code[3:])] if code.startswith("id:") else [("AcctNum", code), ("Name", code)]
         )
@@ -156,7 +184,7 @@ class Resolver:
                 return str(fits[0]["Id"])
             if found:
                 break  # found, but inactive, not an expense or several: not a name to guess at
-        raise Unresolved(account_message(code, posting.source_id))
+        return None
 
     def forget_accounts(self) -> None:
         """Drop cached account Ids (QBO answered 2500 or 610 for an account)."""
@@ -165,11 +193,23 @@ class Resolver:
 
     def currency(self, fresh: bool = False) -> Currency:
         """The company's currency preferences (cached an hour; `fresh` asks again)."""
-        now = self._clock()
+        cached = None if fresh else self._cached_currency(self._clock())
+        if cached is not None:
+            return cached
+        # A fresh read joins only fresh reads: a cached-or-not read may predate the caller's cause.
+        return self._prefs_flight.run(("preferences", fresh), partial(self._read_currency, fresh))
+
+    def _cached_currency(self, now: float) -> Currency | None:
         with self._lock:
             cached = self._prefs
-        if cached is not None and not fresh and now - cached[1] < PREFERENCES_TTL:
-            return cached[0]
+        return cached[0] if cached is not None and now - cached[1] < PREFERENCES_TTL else None
+
+    def _read_currency(self, fresh: bool) -> Currency:
+        """Read the preferences from QuickBooks (one thread at a time); cache them."""
+        now = self._clock()
+        cached = None if fresh else self._cached_currency(now)
+        if cached is not None:
+            return cached  # read by the call just before this one
         reply = self._api.get("/preferences")
         faults = read_faults(reply.body)
         prefs = reply.body.get("Preferences") if isinstance(reply.body, dict) else None

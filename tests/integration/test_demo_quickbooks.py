@@ -59,10 +59,11 @@ def test_the_quickbooks_demo_books_one_bill_per_record(tmp_path: Path) -> None:
     )
     assert booked, out
     # The outage: begun by QuickBooks failing, automatic sends paused, ended by a probe.
-    assert "gateway: DOWN since" in out and "QuickBooks HTTP 503" in out
-    assert "held back 2 record(s)" in out
+    assert "QuickBooks: DOWN since" in out and "QuickBooks HTTP 503" in out
+    assert "held back 2 record(s) until QuickBooks answers a probe" in out
     assert "Bill writes QuickBooks received during that sync: 0" in out
-    assert out.count("gateway: up (no outage)") == 2
+    assert out.count("QuickBooks: up (no outage)") == 2
+    assert "gateway" not in out.lower().replace("gateway_", "")  # the one ledger is named
     assert "batch calls QuickBooks received for it: 1" in out
     # What the double booked: exactly one Bill per record, every record.
     found = BILLS_LINE.search(out)
