@@ -184,6 +184,29 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def measure_retry_all(settings: Any) -> None:
+    """In a benchmark's child process: one Retry All on `settings`, its figures printed as JSON
+    for `run_child` (peak RSS the child's own)."""
+    from bot.cli import tune_threads
+    from sync_engine.build import build_engine
+
+    tune_threads()  # as the syncbot command does
+    with build_engine(settings) as engine:
+        started = time.perf_counter()
+        result = engine.retry_all(requested_by="bench", via="cli")
+        wall = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "succeeded": len(result.succeeded),
+                "failed": len(result.failed),
+                "rss_mb": peak_rss_mb(),
+            }
+        )
+    )
+
+
 def run_child(module: str, args: list[str]) -> dict[str, Any]:
     """Run `python -m module --child args...` and read the JSON it prints last."""
     out = subprocess.run(

@@ -9,8 +9,6 @@ python -m bench.retry_all --records 100000 --db sqlite      # peak RSS
 from __future__ import annotations
 
 import argparse
-import json
-import time
 
 from bench.common import (
     TOKEN,
@@ -19,7 +17,7 @@ from bench.common import (
     fill,
     fresh_database,
     machine,
-    peak_rss_mb,
+    measure_retry_all,
     run_child,
     show_table,
 )
@@ -27,8 +25,6 @@ from bench.common import (
 
 def child(url: str, gateway: str, batch_size: int, concurrency: int, rate: int) -> None:
     """The measured part, in its own process so its peak RSS is the engine's own."""
-    from bot.cli import tune_threads
-    from sync_engine.build import build_engine
     from sync_engine.settings import Settings
 
     settings = Settings(
@@ -39,21 +35,7 @@ def child(url: str, gateway: str, batch_size: int, concurrency: int, rate: int) 
         concurrency=concurrency,
         rate_per_minute=rate,
     )
-    tune_threads()  # as the syncbot command does
-    with build_engine(settings) as engine:
-        started = time.perf_counter()
-        result = engine.retry_all(requested_by="bench", via="cli")
-        wall = time.perf_counter() - started
-    print(
-        json.dumps(
-            {
-                "wall": wall,
-                "succeeded": len(result.succeeded),
-                "failed": len(result.failed),
-                "rss_mb": peak_rss_mb(),
-            }
-        )
-    )
+    measure_retry_all(settings)
 
 
 def bound(args: argparse.Namespace) -> float:

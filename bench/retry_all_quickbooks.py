@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import subprocess
-import time
 from typing import Any
 
 import httpx
@@ -30,7 +29,7 @@ from bench.common import (
     free_port,
     fresh_database,
     machine,
-    peak_rss_mb,
+    measure_retry_all,
     run_child,
     show_table,
 )
@@ -113,26 +112,10 @@ def connect(values: dict[str, Any], double: QuickBooksDouble) -> str:
 
 def child(values_json: str) -> None:
     """The measured part, in its own process so its peak RSS is the engine's own."""
-    from bot.cli import tune_threads
-    from sync_engine.build import build_engine
     from sync_engine.settings import Settings
 
     settings = Settings(**json.loads(values_json))  # SYNCBOT_SECRET_KEY from the environment
-    tune_threads()  # as the syncbot command does
-    with build_engine(settings) as engine:
-        started = time.perf_counter()
-        result = engine.retry_all(requested_by="bench", via="cli")
-        wall = time.perf_counter() - started
-    print(
-        json.dumps(
-            {
-                "wall": wall,
-                "succeeded": len(result.succeeded),
-                "failed": len(result.failed),
-                "rss_mb": peak_rss_mb(),
-            }
-        )
-    )
+    measure_retry_all(settings)
 
 
 def bound(records: int, routes: dict[str, int]) -> float:
