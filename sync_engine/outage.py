@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from storage import gateway_status
@@ -143,12 +143,17 @@ class OutageWatch:
         now: datetime,
         backoff: BackoffSettings,
         uniform: Callable[[float, float], float],
+        stopped_short: bool = False,
     ) -> bool:
         """Move the streak after one chunk, in its transaction; whether an outage is on now.
 
         An answer that proves the gateway back ends the outage in force, in the same
-        transaction as the chunk's answers."""
+        transaction as the chunk's answers. A run of single postings that `stopped_short`
+        proves nothing: it stopped either on failures or because the outage was already
+        known, so its answers are older news than the outage."""
         seen = verdict(results, one_request=one_request)
+        if stopped_short:
+            seen = replace(seen, back=None)
         if seen.auth is not None:
             self.begin(conn, AUTH_REASON + seen.auth, now)
             return True

@@ -157,6 +157,7 @@ class Sender:
                 now=now,
                 backoff=self.backoff,
                 uniform=self.uniform,
+                stopped_short=bool(unsent),
             )
             if unsent:
                 release(conn, [c.record_id for c in unsent], token)

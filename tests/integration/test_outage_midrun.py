@@ -59,3 +59,22 @@ def test_a_sync_meeting_an_outage_midway_ends_cleanly(database, make_engine_for,
     assert len(attempted) == len(sent)
     held = engine.sync(requested_by="scheduler", via="scheduler")
     assert held.outage is not None and held.held_back == counts["pending"]
+
+
+def test_a_success_answered_before_the_outage_began_does_not_end_it(database, make_engine_for, sim):
+    """Two threads of single postings: the first record is answered slowly, and by the time its
+    success is in, the other thread's failures have begun the outage. The thread stops short
+    there, and its one success, older news than the outage, must not end it (the clock here
+    does not move, so only the order of events can tell)."""
+    engine = make_engine_for(batch_size=1, concurrency=2)
+    engine.submit([posting(n) for n in range(1, RECORDS + 1)])
+    failing = tuple(f"RMB-2026-{n:04d}" for n in range(WORKING + 1, RECORDS + 1))
+    sim.faults.add(Fault(kind="unavailable", source_ids=failing))
+    sim.faults.add(Fault(kind="slow", count=1, seconds=1.0, source_ids=("RMB-2026-0001",)))
+
+    result = engine.sync(requested_by="scheduler", via="scheduler")
+
+    assert result.outage is not None
+    assert engine.outage() is not None
+    counts = states(database)
+    assert counts["succeeded"] == 1 and counts.get("syncing", 0) == 0
