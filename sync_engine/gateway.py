@@ -31,7 +31,7 @@ from storage.vocabulary import ErrorClass, Outcome
 from sync_engine.bounded_reads import read_capped
 from sync_engine.contract import MAX_BATCH_ITEMS, Posting
 from sync_engine.errors import GatewayUnreachable
-from sync_engine.ledger import LedgerLimits
+from sync_engine.ledger import LedgerLimits, LedgerPause
 from sync_engine.post_result import PostResult
 from sync_engine.ratelimit import RateLimiter
 
@@ -160,6 +160,10 @@ class GatewayClient:
         """Look up a key no record has: a 200 or 404 proves the gateway answers with our token
         (the gateway names no company: None)."""
         self.lookup(probe_key())
+        return None
+
+    def paused(self) -> LedgerPause | None:
+        """Never: this ledger imposes no pause of its own (its limits answer 429)."""
         return None
 
     def close(self) -> None:

@@ -24,6 +24,9 @@ What every adapter promises, and the engine relies on:
 - An adapter that must remember what it sent under a key (its generation, when, whether the
   write was answered) keeps it in the `SendLog` that `make_ledger` is given (`build_engine`
   passes one on the engine's database and clock); adapters that need none ignore it.
+- `paused` tells of a pause the ledger imposes on us (Xero's daily call budget spent): until
+  it ends, the engine sends nothing automatically and refuses manual retries with its reason.
+  Ledgers without one always answer None.
 - `limits` and `reserve` keep the engine under the ledger's limits: it claims at most
   `max_batch` records per request, runs at most `concurrency` requests at once, and each
   sending thread calls `reserve` before it claims the records its next request carries.
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, assert_never
 
 from sync_engine.contract import Posting
@@ -52,6 +56,15 @@ class LedgerLimits:
     max_batch: int
     concurrency: int
     timeout_seconds: float
+
+
+@dataclass(frozen=True)
+class LedgerPause:
+    """A pause the ledger imposes: nothing may be sent before `until` (UTC); `reason` says
+    why in an admin's words (it names the ledger and when sending resumes)."""
+
+    until: datetime
+    reason: str
 
 
 class Ledger(Protocol):
@@ -81,6 +94,10 @@ class Ledger(Protocol):
     def probe(self) -> str | None:
         """The company's name (None if the ledger has none) once the ledger answers with our
         credentials; raise `GatewayUnreachable` if not."""
+        ...
+
+    def paused(self) -> LedgerPause | None:
+        """The pause in force (see `LedgerPause`), or None when sends may go."""
         ...
 
     def close(self) -> None:
@@ -120,5 +137,11 @@ def make_ledger(
         if send_log is None:
             raise ValueError("the quickbooks ledger needs a send log (make_ledger(send_log=...))")
         return QuickBooksLedger(settings, send_log, observe=observe, **options)
+    if settings.ledger == "xero":
+        from sync_engine.xero.adapter import XeroLedger
+
+        if send_log is None:
+            raise ValueError("the xero ledger needs a send log (make_ledger(send_log=...))")
+        return XeroLedger(settings, send_log, observe=observe, **options)
     # Settings refuse any other name; mypy fails here while a name has no adapter yet.
     assert_never(settings.ledger)

@@ -8,7 +8,8 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The accounting systems a ledger adapter exists for (`sync_engine.ledger.make_ledger`).
-LedgerName = Literal["gateway", "quickbooks"]
+LedgerName = Literal["gateway", "quickbooks", "xero"]
+BillStatus = Literal["AUTHORISED", "DRAFT"]
 
 
 def _env(name: str) -> AliasChoices:
@@ -92,8 +93,55 @@ class Settings(BaseSettings):
     qbo_timeout_seconds: float = Field(60.0, gt=0, validation_alias=_env("QBO_TIMEOUT_SECONDS"))
     qbo_settle_seconds: float = Field(180.0, ge=0, validation_alias=_env("QBO_SETTLE_SECONDS"))
 
+    # Xero (ACCOUNTING_LEDGER=xero): its contract's sections 0 and 8.
+    xero_api_base_url: str = Field(
+        "https://api.xero.com/api.xro/2.0", validation_alias=_env("XERO_API_BASE_URL")
+    )
+    xero_connections_url: str = Field(
+        "https://api.xero.com/connections", validation_alias=_env("XERO_CONNECTIONS_URL")
+    )
+    xero_auth_url: str = Field(
+        "https://login.xero.com/identity/connect/authorize", validation_alias=_env("XERO_AUTH_URL")
+    )
+    xero_token_url: str = Field(
+        "https://identity.xero.com/connect/token", validation_alias=_env("XERO_TOKEN_URL")
+    )
+    xero_client_id: str = Field("", validation_alias=_env("XERO_CLIENT_ID"), repr=False)
+    xero_client_secret: SecretStr | None = Field(None, validation_alias=_env("XERO_CLIENT_SECRET"))
+    xero_redirect_uri: str = Field("", validation_alias=_env("XERO_REDIRECT_URI"))
+    xero_tenant_id: str = Field("", validation_alias=_env("XERO_TENANT_ID"))
+    xero_scopes: str = Field(
+        "offline_access accounting.invoices accounting.contacts.read accounting.settings.read",
+        validation_alias=_env("XERO_SCOPES"),
+    )
+    xero_bill_status: BillStatus = Field("AUTHORISED", validation_alias=_env("XERO_BILL_STATUS"))
+    xero_account_reimbursement: str | None = Field(
+        None, validation_alias=_env("XERO_ACCOUNT_REIMBURSEMENT")
+    )
+    xero_account_honorarium: str | None = Field(
+        None, validation_alias=_env("XERO_ACCOUNT_HONORARIUM")
+    )
+    xero_ledger_timezone: str = Field("UTC", validation_alias=_env("XERO_LEDGER_TIMEZONE"))
+    xero_due_days: int = Field(0, ge=0, le=3650, validation_alias=_env("XERO_DUE_DAYS"))
+    # Xero allows 5 calls in progress, 60 a minute and 5,000 a day per organisation.
+    xero_concurrency: int = Field(3, ge=1, le=5, validation_alias=_env("XERO_CONCURRENCY"))
+    xero_rate_per_minute: int = Field(
+        50, ge=1, le=60, validation_alias=_env("XERO_RATE_PER_MINUTE")
+    )
+    xero_daily_budget: int = Field(4500, ge=1, validation_alias=_env("XERO_DAILY_BUDGET"))
+    xero_batch_size: int = Field(30, ge=1, le=50, validation_alias=_env("XERO_BATCH_SIZE"))
+    xero_timeout_seconds: float = Field(60.0, gt=0, validation_alias=_env("XERO_TIMEOUT_SECONDS"))
+    # Xero keeps an Idempotency-Key 6 minutes: the window must stay inside them.
+    xero_key_window_seconds: float = Field(
+        300.0, ge=0, le=330, validation_alias=_env("XERO_KEY_WINDOW_SECONDS")
+    )
+    xero_settle_seconds: float = Field(180.0, ge=0, validation_alias=_env("XERO_SETTLE_SECONDS"))
+
     def ledger_company(self) -> str | None:
-        """The company the chosen ledger posts to (QBO_REALM_ID), None if it names none."""
+        """The company the chosen ledger posts to (QBO_REALM_ID, XERO_TENANT_ID), None if it
+        names none."""
         if self.ledger == "quickbooks":
             return self.qbo_realm_id or None
+        if self.ledger == "xero":
+            return self.xero_tenant_id or None
         return None

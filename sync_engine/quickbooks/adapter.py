@@ -21,7 +21,7 @@ from storage.vocabulary import ErrorClass, Kind, Outcome
 from sync_engine.contract import Posting
 from sync_engine.credentials import QUICKBOOKS, CredentialsError, TokenKeeper, Tokens
 from sync_engine.errors import GatewayUnreachable
-from sync_engine.ledger import LedgerLimits
+from sync_engine.ledger import LedgerLimits, LedgerPause
 from sync_engine.post_result import PostResult
 from sync_engine.quickbooks import bills
 from sync_engine.quickbooks.api import Lost, Pace, QboApi, Reply, Unsent
@@ -114,6 +114,10 @@ class QuickBooksLedger:
     def reserve(self) -> None:
         """Take this thread's next slot under the rate limit now."""
         self.api.limiter.reserve()
+
+    def paused(self) -> LedgerPause | None:
+        """Never: this ledger imposes no pause of its own (its limits answer 429)."""
+        return None
 
     def close(self) -> None:
         """Close the connection pools."""
