@@ -11,6 +11,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,57 @@ class Simulator:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+class LedgerDouble:
+    """`syncbot ledger-sim NAME` (QuickBooks, Xero) in its own process, as the real ledger
+    would be: the settings it prints, its admin endpoints under /_sim/."""
+
+    def __init__(self, name: str, options: list[str]):
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        args = [SYNCBOT, "ledger-sim", name, "--port", str(port), *options]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert self.proc.stdout is not None
+        self.proc.stdout.readline()  # "... listening on URL"
+        self.settings: dict[str, str] = json.loads(self.proc.stdout.readline())
+
+    def admin(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST to one of the double's admin endpoints."""
+        answer = httpx.post(f"{self.url}/_sim/{name}", json=body, timeout=30)
+        answer.raise_for_status()
+        return answer.json()  # type: ignore[no-any-return]
+
+    def get(self, name: str) -> dict[str, Any]:
+        """GET one of the double's admin endpoints (stats, bills, invoices)."""
+        return httpx.get(f"{self.url}/_sim/{name}", timeout=30).json()  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        """End the process."""
+        self.proc.terminate()
+        self.proc.wait(10)
+
+    @contextmanager
+    def stopped_on_error(self) -> Iterator[None]:
+        """Stop the process if setting it up fails."""
+        try:
+            yield
+        except BaseException:
+            self.stop()
+            raise
+
+    def __enter__(self) -> LedgerDouble:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def routes_since(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    """Requests per route made between two `requests_by_route` readings."""
+    return {
+        route: n - before.get(route, 0) for route, n in after.items() if n > before.get(route, 0)
+    }
 
 
 def fresh_database(kind: str) -> str:

@@ -16,20 +16,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 from typing import Any
 
-import httpx
 from cryptography.fernet import Fernet
 
 from bench.common import (
-    SYNCBOT,
+    LedgerDouble,
     drop_database,
     fill,
-    free_port,
     fresh_database,
     machine,
     measure_retry_all,
+    routes_since,
     run_child,
     show_table,
 )
@@ -40,43 +38,15 @@ ACCOUNT = "6100"
 RATE_PER_MINUTE, RATE_PER_SECOND, BATCH_PER_MINUTE = 400, 8, 30
 
 
-class QuickBooksDouble:
-    """`syncbot ledger-sim quickbooks` in its own process, with vendors and an expense account."""
-
-    def __init__(self, latency_ms: float, payees: int):
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        args = [SYNCBOT, "ledger-sim", "quickbooks", "--port", str(port)]
-        args += ["--latency-ms", str(latency_ms), "--client-id", CLIENT_ID]
-        args += ["--client-secret", CLIENT_SECRET]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert self.proc.stdout is not None
-        self.proc.stdout.readline()  # "... listening on URL"
-        self.settings: dict[str, str] = json.loads(self.proc.stdout.readline())
-        self.admin("accounts", {"name": "Volunteer expenses", "acct_num": ACCOUNT})
+def quickbooks_double(latency_ms: float, payees: int) -> LedgerDouble:
+    """`syncbot ledger-sim quickbooks` with vendors and an expense account."""
+    options = ["--latency-ms", str(latency_ms), "--client-id", CLIENT_ID]
+    double = LedgerDouble("quickbooks", [*options, "--client-secret", CLIENT_SECRET])
+    with double.stopped_on_error():
+        double.admin("accounts", {"name": "Volunteer expenses", "acct_num": ACCOUNT})
         for n in range(payees):  # the payees `fill` makes: VOL-n, "Volunteer n"
-            self.admin("vendors", {"display_name": f"Volunteer {n}", "acct_num": f"VOL-{n}"})
-
-    def admin(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST to one of the double's admin endpoints."""
-        answer = httpx.post(f"{self.url}/_sim/{name}", json=body, timeout=30)
-        answer.raise_for_status()
-        return answer.json()  # type: ignore[no-any-return]
-
-    def get(self, name: str) -> dict[str, Any]:
-        """GET one of the double's admin endpoints (stats, bills)."""
-        return httpx.get(f"{self.url}/_sim/{name}", timeout=30).json()  # type: ignore[no-any-return]
-
-    def stop(self) -> None:
-        """End the process."""
-        self.proc.terminate()
-        self.proc.wait(10)
-
-    def __enter__(self) -> QuickBooksDouble:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+            double.admin("vendors", {"display_name": f"Volunteer {n}", "acct_num": f"VOL-{n}"})
+    return double
 
 
 def settings_values(url: str, double: dict[str, str], batch_size: int) -> dict[str, Any]:
@@ -97,7 +67,7 @@ def settings_values(url: str, double: dict[str, str], batch_size: int) -> dict[s
     }
 
 
-def connect(values: dict[str, Any], double: QuickBooksDouble) -> str:
+def connect(values: dict[str, Any], double: LedgerDouble) -> str:
     """Store the connection as `syncbot connect quickbooks --refresh-token` does; the company."""
     from sync_engine.connecting import connect_with_refresh_token
     from sync_engine.settings import Settings
@@ -136,7 +106,7 @@ def run(args: argparse.Namespace, db: str) -> dict[str, object]:
     url = fresh_database(db)
     try:
         fill(url, args.records, payees=args.payees)
-        with QuickBooksDouble(args.latency_ms, args.payees) as double:
+        with quickbooks_double(args.latency_ms, args.payees) as double:
             values = settings_values(url, double.settings, args.batch_size)
             connect(values, double)
             before = double.get("stats")["requests_by_route"]
@@ -145,7 +115,7 @@ def run(args: argparse.Namespace, db: str) -> dict[str, object]:
             by_marker = double.get("bills")["by_marker"]
     finally:
         drop_database(url)
-    routes = _minus(stats["requests_by_route"], before)
+    routes = routes_since(stats["requests_by_route"], before)
     print(db, "requests by route:", json.dumps(routes), flush=True)
     rate = out["succeeded"] / out["wall"]
     limit = bound(out["succeeded"], routes)
@@ -164,13 +134,6 @@ def run(args: argparse.Namespace, db: str) -> dict[str, object]:
         "Bills": sum(by_marker.values()),
         "duplicates": sum(n - 1 for n in by_marker.values() if n > 1),
         "failed": out["failed"],
-    }
-
-
-def _minus(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
-    """Requests per route made by the measured run alone (not by connecting)."""
-    return {
-        route: n - before.get(route, 0) for route, n in after.items() if n > before.get(route, 0)
     }
 
 

@@ -150,6 +150,7 @@ def sync(as_json: bool) -> None:
         emit_stream,
         held_back_line,
         outage_line,
+        pause_line,
         result_count,
         retry_report,
         retry_stream,
@@ -171,13 +172,16 @@ def sync(as_json: bool) -> None:
                 "recovered_leases": result.recovered_leases,
                 "outage": result.outage,
                 "held_back": result.held_back,
+                "paused": result.paused,
             }
         )
     else:
         if result.outage is not None:
             say(outage_line(result.outage, ledger))
+        if result.paused is not None:
+            say(pause_line(result.paused))
         if result.held_back:
-            say(held_back_line(result.held_back, ledger))
+            say(held_back_line(result.held_back, ledger, result.paused))
         # While records are held back, an empty table of first postings would say nothing.
         if result_count(result.initial) or not result.held_back:
             show(retry_report(result.initial, "First postings"))
@@ -289,7 +293,7 @@ def history(source_id: str, as_json: bool) -> None:
 def status(as_json: bool) -> None:
     """Counts by state and error class, last success, the gateway's last answer."""
     from bot.ledger_names import ledger_name
-    from bot.render import emit, ledger_line, outage_line, say, status_json, when
+    from bot.render import emit, ledger_line, outage_line, pause_line, say, status_json, when
 
     with reader() as reads:
         result = reads.status()
@@ -304,6 +308,8 @@ def status(as_json: bool) -> None:
     name = ledger_name(result.ledger)
     say(f"{name}'s last answer: {answer} at {when(result.last_gateway_answer_at)}")
     say(outage_line(result.outage, result.ledger))
+    if result.paused is not None:
+        say(pause_line(result.paused))
     say(ledger_line(result.ledger))
 
 
@@ -311,10 +317,10 @@ def status(as_json: bool) -> None:
 @click.option("--keep", type=click.Path(file_okay=False), help="Keep the demo database here.")
 @click.option(
     "--ledger",
-    type=click.Choice(["gateway", "quickbooks"]),
+    type=click.Choice(["gateway", "quickbooks", "xero"]),
     default="gateway",
     show_default=True,
-    help="The ledger double to post to: the gateway simulator or the QuickBooks double.",
+    help="The ledger double to post to: the gateway simulator, the QuickBooks or Xero double.",
 )
 def demo(keep: str | None, ledger: str) -> None:
     """Run the whole loop offline: SQLite, a ledger double, failures and retries."""
@@ -322,6 +328,11 @@ def demo(keep: str | None, ledger: str) -> None:
         from bot.demo_quickbooks import run_quickbooks_demo
 
         run_quickbooks_demo(keep)
+        return
+    if ledger == "xero":
+        from bot.demo_xero import run_xero_demo
+
+        run_xero_demo(keep)
         return
     from bot.demo import run_demo
 

@@ -12,7 +12,7 @@ from sync_engine.results import LedgerView
 
 GATEWAY = "gateway"
 # How each ledger of `ACCOUNTING_LEDGER` is written in prose; a name not listed shows as it is.
-DISPLAY_NAMES = {GATEWAY: GATEWAY, "quickbooks": "QuickBooks"}
+DISPLAY_NAMES = {GATEWAY: GATEWAY, "quickbooks": "QuickBooks", "xero": "Xero"}
 
 
 def ledger_name(view: LedgerView | None) -> str:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bot.ledger_names import ledger_name, the_ledger
-from sync_engine import LedgerLink
+from sync_engine import LedgerLink, LedgerPause
 from sync_engine.contract import format_time
 from sync_engine.results import (
     Failed,
@@ -114,6 +114,14 @@ def outage_line(outage: Outage | None, ledger: LedgerView | None = None) -> str:
         f"{name}: DOWN since {when(outage.since)} ({visible(outage.reason)}); automatic sends are "
         f"paused until a probe is answered (next probe {when(outage.next_probe_at)}); "
         "retries by hand still send"
+    )
+
+
+def pause_line(pause: LedgerPause) -> str:
+    """The pause the ledger imposes (its daily budget spent), in one line."""
+    return (
+        f"sending PAUSED until {when(pause.until)}: {visible(pause.reason)}; automatic sends "
+        "wait until then and manual retries are refused"
     )
 
 
@@ -328,9 +336,13 @@ def counted(counts: Counter[str]) -> str:
     return ", ".join(f"{name} {n:,}" for name, n in counts.most_common())
 
 
-def held_back_line(held_back: int, ledger: LedgerView | None = None) -> str:
+def held_back_line(
+    held_back: int, ledger: LedgerView | None = None, pause: LedgerPause | None = None
+) -> str:
     """What a sync did not send because the ledger (the gateway unless `ledger` says
-    otherwise) is held to be down."""
+    otherwise) is held to be down, or imposes a pause."""
+    if pause is not None:
+        return f"held back {held_back:,} record(s) until {when(pause.until)}: nothing was sent"
     return (
         f"held back {held_back:,} record(s) until {the_ledger(ledger)} answers a probe: nothing "
         "was sent "

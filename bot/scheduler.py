@@ -42,6 +42,12 @@ def sync_tick(engine: SyncEngine) -> SyncResult | None:
             result.outage.since,
             result.outage.reason,
         )
+    if result.paused is not None:
+        log.warning(
+            "ledger paused until %s: automatic sends wait (%s)",
+            result.paused.until,
+            result.paused.reason,
+        )
     return result
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Conn, Tx
-from storage.models import AlertMessage, AlertOutbox, Lease
+from storage.models import AlertMessage, AlertOutbox, GatewayStatus, Lease
 from storage.queue import add_rows
 
 OUTBOX_COLUMNS = (AlertOutbox.id, AlertOutbox.kind, AlertOutbox.created_at, AlertOutbox.payload)
@@ -65,6 +65,28 @@ def release_lease(tx: Tx, name: str, owner: str, *, expired_at: datetime) -> Non
 def add_outbox_rows(conn: Conn, rows: list[dict[str, Any]]) -> None:
     """Put unposted rows in the outbox (each as `alert_payloads.outbox_row` makes it)."""
     add_rows(conn, AlertOutbox, rows)
+
+
+def add_outbox_row(tx: Tx, row: Mapping[str, Any]) -> None:
+    """Put one unposted row in the outbox, in an ORM transaction."""
+    tx.execute(insert(AlertOutbox).values(row))
+
+
+def latest_payload(tx: Tx, kind: str) -> str | None:
+    """The payload (JSON text) of the newest outbox row of `kind`, posted or not; None if none."""
+    return tx.scalars(
+        select(AlertOutbox.payload)
+        .where(AlertOutbox.kind == kind)
+        .order_by(AlertOutbox.id.desc())
+        .limit(1)
+    ).first()
+
+
+def lock_for_once(tx: Tx) -> None:
+    """Hold the status row's lock until `tx` ends, so that of two processes writing an
+    only-once alert (check, then add) the second sees the first's row. On SQLite the write
+    transaction already holds the one write lock."""
+    tx.execute(select(GatewayStatus.id).where(GatewayStatus.id == 1).with_for_update())
 
 
 def unposted_count(tx: Tx) -> int:

@@ -300,3 +300,17 @@ class LedgerSend(Base):
     first_sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LedgerBudget(Base):
+    """A ledger company's calls on one UTC day, and a pause it imposed (Xero's daily limit).
+
+    Every process spends from the same row, so the day's budget holds across processes.
+    """
+
+    __tablename__ = "ledger_budget"
+
+    scope: Mapped[str] = mapped_column(String(96), primary_key=True)  # ledger and company
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -72,6 +72,8 @@ def note_sending(tx: Tx, scope: str, items: list[tuple[str, str, int]], *, now: 
                 )
             )
         else:
+            if row.generation != generation:  # first_sent_at is of this generation
+                row.first_sent_at = now
             row.source_id, row.generation = source_id, generation
             row.last_sent_at, row.answered = now, False
 

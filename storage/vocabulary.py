@@ -84,19 +84,23 @@ class ChangeAction(StrEnum):
 
 
 class AlertKind(StrEnum):
-    """What a row of the alert outbox tells: a record failed or parked, or the gateway's health."""
+    """What a row of the alert outbox tells: a record failed or parked, the gateway's health, or
+    a pause the ledger imposed (its daily budget spent)."""
 
     FIRST_FAILURE = "first_failure"
     PARKED = "parked"
     OUTAGE = "outage"
     RECOVERED = "recovered"
+    LEDGER_PAUSED = "ledger_paused"
 
 
 class MessageKind(StrEnum):
-    """What a posted alert message is about: records, or an outage of the gateway."""
+    """What a posted alert message is about: records, an outage of the gateway, or a pause the
+    ledger imposed."""
 
     FAILURES = "failures"
     OUTAGE = "outage"
+    LEDGER_PAUSED = "ledger_paused"
 
 
 class ConnectionState(StrEnum):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from storage.seen_requests import SeenRequests
-    from sync_engine.alerts import AlertDraft, AlertRecord, Alerts, OutageDraft
+    from sync_engine.alerts import AlertDraft, AlertRecord, Alerts, OutageDraft, PauseDraft
     from sync_engine.build import build_engine
     from sync_engine.connecting import Connected, ConnectFlow, connect_with_refresh_token
     from sync_engine.contract import Posting, format_time
@@ -22,9 +22,11 @@ if TYPE_CHECKING:
         BadInput,
         GatewayUnreachable,
         ImportRejected,
+        LedgerPaused,
         SyncEngineError,
         UnknownRecord,
     )
+    from sync_engine.ledger import LedgerPause
     from sync_engine.quickbooks_sim import PlannedFault, QuickBooksSimulator, serve_quickbooks_sim
     from sync_engine.records import MAX_SOURCE_ID, nameable
     from sync_engine.results import (
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
         State,
         Via,
     )
-    from sync_engine.xero_sim import serve_xero_sim
+    from sync_engine.xero_sim import XeroFault, XeroSimulator, serve_xero_sim
 
 # Each public name and the module it lives in.
 _HOMES = {
@@ -76,17 +78,29 @@ _HOMES = {
     "AlertDraft": "alerts",
     "AlertRecord": "alerts",
     "OutageDraft": "alerts",
+    "PauseDraft": "alerts",
+    "LedgerPause": "ledger",  # a pause the ledger imposes (its daily budget spent)
     "serve_quickbooks_sim": "quickbooks_sim",  # the QuickBooks double, `syncbot ledger-sim`
     "serve_xero_sim": "xero_sim",  # the Xero double, `syncbot ledger-sim xero`
     # The QuickBooks double itself and its faults, for `syncbot demo --ledger quickbooks`
     "QuickBooksSimulator": "quickbooks_sim",
     "PlannedFault": "quickbooks_sim",
+    # The Xero double and its faults, for `syncbot demo --ledger xero`
+    "XeroSimulator": "xero_sim",
+    "XeroFault": "xero_sim",
     # `syncbot connect`: the OAuth ledgers' connection, by code flow or refresh token
     "ConnectFlow": "connecting",
     "Connected": "connecting",
     "connect_with_refresh_token": "connecting",
     **dict.fromkeys(
-        ["SyncEngineError", "BadInput", "UnknownRecord", "ImportRejected", "GatewayUnreachable"],
+        [
+            "SyncEngineError",
+            "BadInput",
+            "UnknownRecord",
+            "ImportRejected",
+            "GatewayUnreachable",
+            "LedgerPaused",
+        ],
         "errors",
     ),
     **dict.fromkeys(
@@ -138,9 +152,12 @@ __all__ = [
     "ImportResult",
     "Kind",
     "LedgerLink",
+    "LedgerPause",
+    "LedgerPaused",
     "LedgerView",
     "Outage",
     "OutageDraft",
+    "PauseDraft",
     "PlannedFault",
     "Posting",
     "QuickBooksSimulator",
@@ -160,6 +177,8 @@ __all__ = [
     "SyncResult",
     "UnknownRecord",
     "Via",
+    "XeroFault",
+    "XeroSimulator",
     "build_engine",
     "connect_with_refresh_token",
     "format_time",

@@ -1,8 +1,9 @@
 """The alert outbox's rows, and a record as an alert shows it: written and read here only.
 
-The engine writes an outbox row when a record fails for the first time, is parked, or the
-gateway goes down or comes back; the running bot reads the rows back into alerts. The payload's
-keys are stored in the database as JSON, so they change here or nowhere.
+The engine writes an outbox row when a record fails for the first time, is parked, the
+gateway goes down or comes back, or the ledger imposes a pause; the running bot reads the rows
+back into alerts. The payload's keys are stored in the database as JSON, so they change here or
+nowhere.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from sync_engine.contract import format_time, parse_time
+from sync_engine.ledger import LedgerPause
+
+MAX_REASON_CHARS = 500  # a pause's reason comes from the ledger's adapter: kept bounded
 
 
 @dataclass(frozen=True)
@@ -74,3 +78,14 @@ def record_from_payload(payload: dict[str, Any]) -> AlertRecord:
         next_attempt_at=parse_time(at) if at else None,
         parked=bool(payload.get("parked")),
     )
+
+
+def pause_payload(pause: LedgerPause) -> dict[str, Any]:
+    """A pause the ledger imposed, as its outbox row keeps it (the reason bounded)."""
+    return {"until": format_time(pause.until), "reason": pause.reason[:MAX_REASON_CHARS]}
+
+
+def pause_from_payload(payload: dict[str, Any]) -> LedgerPause:
+    """The pause an outbox row keeps, read back."""
+    reason = str(payload.get("reason") or "")[:MAX_REASON_CHARS]
+    return LedgerPause(until=parse_time(str(payload["until"])), reason=reason)

@@ -22,6 +22,7 @@ from storage.vocabulary import AlertKind, MessageKind
 from sync_engine import queries
 from sync_engine.alert_payloads import AlertRecord, record_from_payload, record_payload
 from sync_engine.contract import parse_time
+from sync_engine.pause_alerts import PauseDraft, next_pause_draft
 
 BURST = timedelta(seconds=60)
 SHOWN = 5
@@ -155,6 +156,23 @@ class Alerts:
             "shown": "[]",
         }
         return self._keep(draft.alert_id, values, first, draft.outbox_ids)
+
+    def next_pause_draft(self, channel: str) -> PauseDraft | None:
+        """The oldest unposted message of a pause the ledger imposed, or None."""
+        with self.database.reading() as session:
+            return next_pause_draft(session, channel)
+
+    def posted_pause(self, draft: PauseDraft, ts: str | None) -> int:
+        """Keep the pause message's `ts` (None: dropped) and mark its outbox row."""
+        first = {
+            "kind": MessageKind.LEDGER_PAUSED,
+            "opened_at": self.clock(),
+            "failed": 0,
+            "parked": 0,
+            "shown": "[]",
+        }
+        values = {"channel": draft.channel, "ts": ts}
+        return self._keep(None, values, first, draft.outbox_ids)
 
     def posted(self, draft: AlertDraft, ts: str | None) -> int:
         """Keep the alert's `ts` (None: dropped) and mark its outbox rows; the alert's id."""

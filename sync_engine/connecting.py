@@ -66,7 +66,7 @@ class Connected:
 
 
 class Connector(Protocol):
-    """One ledger's side of connecting (QuickBooks: `sync_engine.quickbooks.connect`)."""
+    """One ledger's side of connecting (`sync_engine.quickbooks.connect`, `.xero.connect`)."""
 
     ledger: str  # the `ledger_connections.ledger` value, and ACCOUNTING_LEDGER's
     title: str  # for people: "QuickBooks"
@@ -87,8 +87,15 @@ class Connector(Protocol):
         """A new token set for a refresh token."""
         ...
 
-    def company(self, callback: Mapping[str, str], tokens: Tokens) -> str:
-        """The company the person chose, from the redirect (or asked with the new tokens)."""
+    def company(self, callback: Mapping[str, str], tokens: Tokens, wanted: str | None) -> str:
+        """The company to connect: from the redirect, or asked with the new tokens; `wanted` is
+        the one the command named (None: none named; the callback is empty for a refresh token
+        obtained elsewhere). ConnectRefused if it cannot be settled without guessing."""
+        ...
+
+    def ledger_ref(self, company_id: str) -> str | None:
+        """The ledger's own id of this connection, stored beside the tokens (Xero's connection
+        id), once `company` has settled it; None if the ledger has none."""
         ...
 
     def check_company(self, company_id: str) -> None:
@@ -110,7 +117,11 @@ def connector_for(settings: Settings, ledger: str, **options: Any) -> Connector:
         from sync_engine.quickbooks.connect import QuickBooksConnector
 
         return QuickBooksConnector(settings, **options)
-    raise BadInput(f"cannot connect {ledger!r}: only quickbooks can be connected")
+    if ledger == "xero":
+        from sync_engine.xero.connect import XeroConnector
+
+        return XeroConnector(settings, **options)
+    raise BadInput(f"cannot connect {ledger!r}: only quickbooks and xero can be connected")
 
 
 def new_state() -> str:
@@ -212,7 +223,11 @@ class _CallbackHandler(BaseHTTPRequestHandler):
 
 
 class ConnectFlow:
-    """The authorization-code flow for one ledger: `authorization_url`, then `finish`."""
+    """The authorization-code flow for one ledger: `authorization_url`, then `finish`.
+
+    `company_id` names the company to connect when a consent may cover several (Xero's
+    `--tenant-id`); None leaves the choice to the consent and the settings.
+    """
 
     def __init__(
         self,
@@ -221,14 +236,18 @@ class ConnectFlow:
         *,
         clock: Callable[[], datetime] = utc_now,
         ledger_factory: LedgerFactory | None = None,
+        company_id: str | None = None,
     ) -> None:
         self._settings = settings
         self._box = SecretBox(settings.secret_key)  # refuse before anything else without a key
         self._connector = connector_for(settings, ledger)
         self._clock = clock
         self._ledger_factory = ledger_factory
+        self._wanted = company_id.strip() if company_id else None  # None: the consent's
         self._state = new_state()
         try:
+            if self._wanted:
+                self._connector.check_company(self._wanted)
             self.authorization_url = self._connector.authorization_url(self._state)
             self._listener = CallbackListener(self._connector.redirect_uri())
         except BaseException:
@@ -243,7 +262,7 @@ class ConnectFlow:
             self._listener.close()
         code = checked_code(callback, self._state, self._connector.title)
         tokens = self._connector.exchange(code)
-        company = self._connector.company(callback, tokens)
+        company = self._connector.company(callback, tokens, self._wanted)
         self._connector.check_company(company)
         return store_and_probe(
             self._settings,
@@ -286,6 +305,7 @@ def connect_with_refresh_token(
     try:
         connector.check_company(company_id)
         tokens = connector.refresh(refresh_token.strip())
+        company_id = connector.company({}, tokens, company_id)
         return store_and_probe(
             settings,
             connector,
@@ -315,7 +335,10 @@ def store_and_probe(
     try:
         with database.reading() as session, session.begin():
             previous = connections.find(session, connector.ledger, company_id)
-        stored = connect(database, box, connector.ledger, company_id, tokens, clock=clock)
+        ref = connector.ledger_ref(company_id)
+        stored = connect(
+            database, box, connector.ledger, company_id, tokens, ledger_ref=ref, clock=clock
+        )
         try:
             name, ended = _probe(settings, connector, company_id, database, clock, ledger_factory)
         except BaseException as exc:

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from storage.db import Database
 from storage.migrate import ensure_schema, head_revision, upgrade
 from sync_engine import queries
+from sync_engine.pause_alerts import noted_pause
 from sync_engine.results import FailedPage, History, Status
 from sync_engine.settings import Settings
 
@@ -55,7 +57,10 @@ class Reader:
         with self._database.reading() as session:
             found = queries.status(session)
             ledger = queries.ledger_view(session, self._ledger, self._company)
-        return replace(found, ledger=ledger)
+            # The ledger is not asked here (a query builds no adapter): the pause the last
+            # sync noted, while it lasts.
+            paused = noted_pause(session, datetime.now(UTC))
+        return replace(found, ledger=ledger, paused=paused)
 
 
 @contextmanager

@@ -24,10 +24,11 @@ from sync_engine import queries
 from sync_engine.alerts import Alerts
 from sync_engine.chunk_writer import Plan
 from sync_engine.contract import Posting
-from sync_engine.errors import BadInput, GatewayUnreachable, UnknownRecord
+from sync_engine.errors import BadInput, GatewayUnreachable, LedgerPaused, UnknownRecord
 from sync_engine.import_writer import ImportChunks, ImportPorts, import_file
-from sync_engine.ledger import Ledger, LedgerLimits
+from sync_engine.ledger import Ledger, LedgerLimits, LedgerPause
 from sync_engine.outage import LOOKUP_ANSWERED, PROBE_ANSWERED, OutageWatch
+from sync_engine.pause_alerts import note_pause
 from sync_engine.records import chunked, insert_new, known_source_ids, nameable
 from sync_engine.results import (
     FailedPage,
@@ -42,7 +43,7 @@ from sync_engine.results import (
     SyncResult,
 )
 from sync_engine.retry_events import RetryEvents
-from sync_engine.sender import IN_FLIGHT, Chunk, Progress, Sender
+from sync_engine.sender import IN_FLIGHT, Chunk, Progress, Sender, pause_in_force
 from sync_engine.telemetry import Telemetry
 
 SCAN_PAGE = 1000
@@ -149,8 +150,14 @@ class SyncEngine:
         During an outage nothing is sent: the gateway is probed instead (when the probe is
         due), and if it answers the outage ends and the sync goes on. While the outage lasts
         (from the start or from partway through) `held_back` counts the records not sent.
+        While the ledger imposes a pause (`paused`) nothing is sent or probed either; the
+        admins are told of the pause once.
         """
         recovered = self.recover_leases()
+        if (pause := self._noted_pause()) is not None:
+            held = self._held_back()
+            none = RetryResult(None)
+            return SyncResult(none, none, recovered, self.outage(), held, paused=pause)
         outage = self.check_outage()
         if outage is not None:
             held = self._held_back()
@@ -162,7 +169,7 @@ class SyncEngine:
         with self._db.reading() as session:
             any_due = queries.any_due(session, now)
         retries = RetryResult(None)
-        if any_due:
+        if any_due and self.paused() is None:
             event_id = self._events.open(RetryKind.AUTO, requested_by, via)
 
             def due(tx: Tx, after: int, limit: int) -> list[tuple[int, str]]:
@@ -174,10 +181,26 @@ class SyncEngine:
                 progress,
             )
             retries = self._events.close(event_id, tally, [])
-        outage = self.outage()
-        held = self._held_back() if outage is not None else 0
+        outage, pause = self.outage(), self._noted_pause()
+        held = self._held_back() if outage is not None or pause is not None else 0
         initial_result = self._events.result(None, initial, [])
-        return SyncResult(initial_result, retries, recovered, outage, held)
+        return SyncResult(initial_result, retries, recovered, outage, held, paused=pause)
+
+    def paused(self) -> LedgerPause | None:
+        """The pause the ledger imposes now (its daily budget spent), or None."""
+        return pause_in_force(self._ledger, self._clock())
+
+    def refuse_while_paused(self) -> None:
+        """Raise `LedgerPaused` (nothing changed) while the ledger imposes a pause."""
+        if (pause := self.paused()) is not None:
+            raise LedgerPaused(pause.reason, pause.until)
+
+    def _noted_pause(self) -> LedgerPause | None:
+        """The pause in force, its one alert put in the outbox if no process has yet."""
+        pause = self.paused()
+        if pause is not None:
+            note_pause(self._db, pause, self._clock())
+        return pause
 
     def _held_back(self) -> int:
         with self._db.reading() as session:
@@ -240,6 +263,7 @@ class SyncEngine:
         unknown = [s for s in wanted if s not in found]
         if unknown:
             raise UnknownRecord(unknown)
+        self.refuse_while_paused()
         self.recover_leases()
         skipped = [
             Skipped(s, _not_retryable(state))
@@ -251,12 +275,14 @@ class SyncEngine:
         size = self._claim_size
         chunks = (Chunk(ids[i : i + size], MANUAL_FROM) for i in range(0, len(ids), size))
         tally = self._sender.run(chunks, Plan(Trigger.MANUAL, event_id), progress, len(ids))
+        self._noted_pause()  # the budget may have been spent by this retry: told once
         return self._events.close(event_id, tally, skipped)
 
     def retry_all(
         self, *, requested_by: str, via: str, progress: Progress | None = None
     ) -> RetryResult:
         """Retry the whole failed queue, as it is now, as one retry event."""
+        self.refuse_while_paused()
         self.recover_leases()
         with self._db.reading() as session:
             upto = queries.failed_queue_end(session)
@@ -265,6 +291,7 @@ class SyncEngine:
         skipped: list[Skipped] = []
         chunks = self._queue_chunks(upto, skipped) if upto is not None else iter(())
         tally = self._sender.run(chunks, Plan(Trigger.MANUAL, event_id), progress, total)
+        self._noted_pause()
         return self._events.close(event_id, tally, skipped)
 
     def _queue_chunks(self, upto: int, skipped: list[Skipped]) -> Iterator[Chunk]:
@@ -366,7 +393,7 @@ class SyncEngine:
         with self._db.reading() as session:
             found = queries.status(session)
             ledger = queries.ledger_view(session, *self._ledger_company)
-        return replace(found, ledger=ledger)
+        return replace(found, ledger=ledger, paused=self.paused())
 
     def ledger_view(self) -> LedgerView:
         """The ledger, its company and whether it must be reconnected (no token is read)."""

@@ -5,10 +5,12 @@ SyncEngineError                 anything the engine refuses, with a message for 
 |   +-- UnknownRecord           no record has that source_id
 |   +-- ImportRejected          a file with invalid rows; nothing of it was written
 +-- GatewayUnreachable          the gateway could not be asked (a lookup that must succeed)
++-- LedgerPaused                the ledger imposed a pause: a manual retry cannot go now (exit 1)
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 
@@ -39,3 +41,14 @@ class ImportRejected(BadInput):
 
 class GatewayUnreachable(SyncEngineError):
     """The gateway could not be asked something the engine must know first."""
+
+
+class LedgerPaused(SyncEngineError):
+    """The ledger imposed a pause (its daily budget spent): nothing is sent before `until`.
+
+    Refuses a manual retry before anything is written; the message is the same in every door.
+    """
+
+    def __init__(self, reason: str, until: datetime):
+        super().__init__(f"nothing was retried: {reason}")
+        self.reason, self.until = reason, until

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from storage.vocabulary import LedgerLink
+
+if TYPE_CHECKING:
+    from sync_engine.ledger import LedgerPause
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,8 @@ class SyncResult:
     retries: RetryResult
     recovered_leases: int
     outage: Outage | None = None  # the gateway held to be down: automatic attempts paused
-    held_back: int = 0  # during an outage: records not sent (pending, and failed ones due)
+    held_back: int = 0  # during an outage or a pause: records not sent (pending, failed due)
+    paused: LedgerPause | None = None  # a pause the ledger imposed: nothing sent until it ends
 
 
 @dataclass(frozen=True)
@@ -183,7 +188,7 @@ class LedgerView:
 
 @dataclass(frozen=True)
 class Status:
-    """Counts by state and error class, and the gateway's last answer."""
+    """Counts by state and error class, the gateway's last answer, and a pause in force."""
 
     by_state: dict[str, int]
     by_error_class: dict[str, int]
@@ -193,6 +198,7 @@ class Status:
     last_gateway_answer_at: datetime | None
     outage: Outage | None = None
     ledger: LedgerView | None = None
+    paused: LedgerPause | None = None
 
 
 @dataclass(frozen=True)

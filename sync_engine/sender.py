@@ -17,7 +17,7 @@ from storage.db import Database
 from storage.queue import Claimed, claim, release
 from storage.vocabulary import Trigger
 from sync_engine.chunk_writer import GatewayNotes, Plan, record_answers
-from sync_engine.ledger import Ledger
+from sync_engine.ledger import Ledger, LedgerPause
 from sync_engine.outage import OutageWatch
 from sync_engine.policy import BackoffSettings
 from sync_engine.post_result import PostResult
@@ -29,6 +29,12 @@ Checkpoint = Callable[[str, list[str]], None]
 Progress = Callable[[int, int | None], None]
 ChunkResult = tuple[list[Succeeded], list[Failed], list[int]]
 IN_FLIGHT = "already in flight (another retry holds it)"
+
+
+def pause_in_force(ledger: Ledger, now: datetime) -> LedgerPause | None:
+    """The pause `ledger` imposes at `now` (its daily budget spent), or None."""
+    pause = ledger.paused()
+    return pause if pause is not None and pause.until > now else None
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,8 @@ class Sender:
         submitted = 0
         automatic = plan.trigger != Trigger.MANUAL
         for chunk in chunks:
-            if automatic and self.watch.tripped.is_set():
-                break  # the gateway is down: automatic attempts stop here (manual ones go on)
+            if automatic and self._stopped():
+                break  # the gateway is down or the ledger paused: automatic attempts stop here
             for part in self._near_the_end(chunk, submitted, total):
                 while len(pending) >= 2 * self.ledger.limits.concurrency:
                     pending = self._collect_some(pending, tally, progress, total)
@@ -93,6 +99,10 @@ class Sender:
         with self.db.connection() as conn:
             self.notes.write(conn, force=True)
         return tally
+
+    def _stopped(self) -> bool:
+        """Whether automatic sends stop: the gateway is down, or the ledger imposes a pause."""
+        return self.watch.tripped.is_set() or pause_in_force(self.ledger, self.clock()) is not None
 
     def _near_the_end(self, chunk: Chunk, submitted: int, total: int | None) -> list[Chunk]:
         # Single postings are claimed a few at a time; in the last round, one at a time, so
@@ -125,6 +135,8 @@ class Sender:
         token = str(uuid.uuid4())
         # Wait for the rate limiter before claiming, so no lease ticks away in that queue.
         self.ledger.reserve()
+        if plan.trigger != Trigger.MANUAL and pause_in_force(self.ledger, self.clock()):
+            return [], [], []  # a pause began since the chunk was queued: nothing claimed
         now = self.clock()
         # Core connections, not ORM sessions: this path runs once per chunk, and is hot.
         with self.db.connection() as conn:
@@ -179,14 +191,14 @@ class Sender:
 
     def _post(self, claimed: list[Claimed], *, automatic: bool) -> list[PostResult]:
         """The answers, in the order of `claimed`; single postings of an automatic run stop
-        (fewer answers than records) once the gateway looks down."""
+        (fewer answers than records) once the gateway looks down or the ledger pauses."""
         items = [(c.record.idempotency_key, posting_of(c.record)) for c in claimed]
         self.checkpoint("sent", [c.record.source_id for c in claimed])
         if self.ledger.limits.max_batch > 1 and len(items) > 1:
             return self.ledger.post_batch(items)
         results: list[PostResult] = []
         for key, posting in items:
-            if automatic and (self.watch.tripped.is_set() or self.watch.looks_down(results)):
+            if automatic and (self._stopped() or self.watch.looks_down(results)):
                 break
             results.append(self.ledger.post(key, posting))
         return results

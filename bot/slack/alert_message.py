@@ -31,8 +31,9 @@ from sync_engine.results import LedgerView
 ALERT_VALUE = "alert"
 
 
-def alert_blocks(draft: AlertDraft, nonce: str) -> list[Block]:
-    """The whole alert: headline, when, the first few records, how many more, the buttons."""
+def alert_blocks(draft: AlertDraft, nonce: str, ledger: LedgerView | None = None) -> list[Block]:
+    """The whole alert: headline, when, the first few records, how many more, the buttons
+    (whose Retry All names `ledger`, the gateway when None)."""
     blocks: list[Block] = [
         HeaderBlock(text=headline(draft), block_id=block_id(Ids.ALERT_HEAD, nonce)),
         context([since_line(draft)], block_id(Ids.ALERT_SUMMARY, nonce)),
@@ -41,7 +42,7 @@ def alert_blocks(draft: AlertDraft, nonce: str) -> list[Block]:
     if draft.more:
         more = f"…and {draft.more} more: *View Failed Records* lists every one."
         blocks.append(context([more], block_id(Ids.ALERT_MORE, nonce)))
-    buttons = view_and_retry_buttons(draft.queue_total, ALERT_VALUE, "alert")
+    buttons = view_and_retry_buttons(draft.queue_total, ALERT_VALUE, "alert", ledger)
     blocks.append(ActionsBlock(elements=buttons, block_id=block_id(Ids.ALERT_ACTIONS, nonce)))
     return blocks
 

@@ -23,7 +23,8 @@ from bot.logs import log_with_id
 from bot.slack.alert_message import alert_blocks, alert_text, outage_blocks, outage_text
 from bot.slack.blocks import new_nonce
 from bot.slack.messenger import Messenger, NotInChannel
-from sync_engine.alerts import AlertDraft, Alerts, OutageDraft
+from bot.slack.pause_message import pause_blocks, pause_text
+from sync_engine.alerts import AlertDraft, Alerts, OutageDraft, PauseDraft
 from sync_engine.results import LedgerView
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,9 @@ class AlertPoster:
             ):
                 self.alerts.posted_outage(outage, self._send_outage(outage))
                 sent += 1
+            while sent < DRAFTS_PER_FLUSH and (pause := self.alerts.next_pause_draft(self.channel)):
+                self.alerts.posted_pause(pause, self._send_pause(pause))
+                sent += 1
             while sent < DRAFTS_PER_FLUSH and (draft := self.alerts.next_draft(self.channel)):
                 self.alerts.posted(draft, self._send(draft))
                 sent += 1
@@ -100,7 +104,9 @@ class AlertPoster:
 
     def _send(self, draft: AlertDraft) -> str | None:
         """The alert's ts once Slack has it; None if Slack refused it for good (dropped)."""
-        return self._post_or_update(draft.ts, alert_text(draft), alert_blocks(draft, new_nonce()))
+        ledger = self.ledger() if self.ledger is not None else None  # named by Retry All
+        blocks = alert_blocks(draft, new_nonce(), ledger)
+        return self._post_or_update(draft.ts, alert_text(draft), blocks)
 
     def _send_outage(self, draft: OutageDraft) -> str | None:
         """The outage message's ts: posted, or for a recovery updated in place."""
@@ -108,6 +114,10 @@ class AlertPoster:
         ledger = self.ledger() if self.ledger is not None else None
         blocks = outage_blocks(draft, self.alerts.queue_total(), new_nonce(), ledger)
         return self._post_or_update(draft.ts, outage_text(draft, ledger), blocks)
+
+    def _send_pause(self, draft: PauseDraft) -> str | None:
+        """The pause message's ts once Slack has it (it is posted once, never updated)."""
+        return self._post_or_update(None, pause_text(draft), pause_blocks(draft, new_nonce()))
 
     def _post_or_update(self, ts: str | None, text: str, blocks: list[Block]) -> str | None:
         if ts is not None:

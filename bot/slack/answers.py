@@ -22,6 +22,7 @@ from bot.slack.blocks import (
     user,
 )
 from bot.slack.ids import COMMAND
+from bot.slack.pause_message import pause_words
 from sync_engine import State, Via
 from sync_engine.results import (
     AttemptView,
@@ -76,8 +77,15 @@ def status_text(status: Status) -> str:
         f"{escape(capital(ledger_name(status.ledger)))}'s last answer: {answer} "
         f"({slack_date(status.last_gateway_answer_at, 'never')})\n"
         f"{outage_words(status.outage, status.ledger)}\n"
+        f"{_pause_line(status)}"
         f"{ledger_words(status.ledger)}"
     )
+
+
+def _pause_line(status: Status) -> str:
+    """The pause the ledger imposes, as a line of its own; empty when there is none."""
+    words = pause_words(status.paused)
+    return f"{words}\n" if words else ""
 
 
 def who(requested_by: str, via: str) -> str:

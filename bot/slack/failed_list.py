@@ -41,9 +41,16 @@ from sync_engine.results import FailedPage, FailedRecord, LedgerView
 
 
 def failed_list(
-    page: FailedPage, state: ListState, *, page_size: int, queue_total: int, nonce: str
+    page: FailedPage,
+    state: ListState,
+    *,
+    page_size: int,
+    queue_total: int,
+    nonce: str,
+    ledger: LedgerView | None = None,
 ) -> list[Block]:
-    """The whole list message for one page; `queue_total` is the unfiltered failed count."""
+    """The whole list message for one page; `queue_total` is the unfiltered failed count,
+    `ledger` the ledger Retry All names (the gateway when None)."""
     blocks: list[Block] = [
         HeaderBlock(text="Failed accounting syncs", block_id=block_id(Ids.LIST_HEADER, nonce)),
         context([summary_line(page, state, page_size)], block_id(Ids.LIST_SUMMARY, nonce)),
@@ -57,7 +64,7 @@ def failed_list(
             mrkdwn_section(empty_line(state, queue_total), block_id(Ids.LIST_EMPTY, nonce))
         )
     blocks.append(DividerBlock(block_id=block_id(Ids.LIST_DIVIDER, nonce, 1)))
-    buttons = actions(page, state, queue_total)
+    buttons = actions(page, state, queue_total, ledger)
     if buttons:
         blocks.append(ActionsBlock(elements=buttons, block_id=block_id(Ids.LIST_ACTIONS, nonce)))
     hint = "Tick records, then *Retry Selected*. Results are posted in this message's thread."
@@ -143,7 +150,9 @@ def select(
     )
 
 
-def actions(page: FailedPage, state: ListState, queue_total: int) -> list[ButtonElement]:
+def actions(
+    page: FailedPage, state: ListState, queue_total: int, ledger: LedgerView | None = None
+) -> list[ButtonElement]:
     """Retry Selected, Retry All Failed (confirmed, with the count), previous and next page."""
     buttons: list[ButtonElement] = []
     if page.items:
@@ -156,7 +165,7 @@ def actions(page: FailedPage, state: ListState, queue_total: int) -> list[Button
             )
         )
     if queue_total:
-        buttons.append(retry_all_button(queue_total, state.encode(), "list"))
+        buttons.append(retry_all_button(queue_total, state.encode(), "list", ledger))
     if state.page > 1:
         back = ListState(state.kind, state.error_class, None, state.page - 1)
         buttons.append(

@@ -25,6 +25,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.failed_list import view_and_retry_buttons
 from bot.slack.ids import Ids
+from bot.slack.pause_message import pause_words
 from sync_engine.results import Status
 
 HOME_VALUE = "home"
@@ -65,9 +66,12 @@ def gateway_text(status: Status) -> str:
         if status.last_gateway_answer
         else "none yet"
     )
+    paused = pause_words(status.paused)
+    pause_line = f"{paused}\n" if paused else ""
     return (
         f"{ledger_words(status.ledger)}\n"
         f"{outage_words(status.outage, status.ledger)}\n"
+        f"{pause_line}"
         f"*Last successful sync:* {slack_date(status.last_success_at, 'never')}\n"
         f"*{escape(capital(ledger_name(status.ledger)))}'s last answer:* {answer} "
         f"({slack_date(status.last_gateway_answer_at, 'never')})"

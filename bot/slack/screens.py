@@ -44,6 +44,7 @@ class Screens:
             page_size=self.page_size,
             queue_total=self.engine.count_failed(),
             nonce=new_nonce(),
+            ledger=self.engine.ledger_view(),
         )
         return Message(failed_list_text(page, state), blocks)
 

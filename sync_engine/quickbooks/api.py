@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from sync_engine.bounded_reads import read_capped
 from sync_engine.credentials import CredentialsError, TokenKeeper
+from sync_engine.ledger_http import Lost, Unsent, retry_after, send_capped
 from sync_engine.quickbooks.bills import loads
 from sync_engine.ratelimit import RateLimiter
 
@@ -27,15 +27,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 2 << 20  # a batch of 30 Bills, or a query's page, fits many times over
 THROTTLE_WAIT = 60.0  # Intuit: beyond a limit, wait 60 s (no Retry-After is documented)
-MAX_RETRY_AFTER = 3600.0
 
-
-class Unsent(Exception):
-    """Nothing reached QuickBooks (connect failure, or no token could be had)."""
-
-
-class Lost(Exception):
-    """The request was sent and no answer came back (timeout, reset): it may have acted."""
+__all__ = ["Lost", "Pace", "QboApi", "Reply", "Unsent"]
 
 
 @dataclass(frozen=True)
@@ -56,17 +49,6 @@ class Pace:
     rate_per_second: int
     rate_per_minute: int
     batch_per_minute: int
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    value = headers.get("Retry-After")
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
-        return None
-    if seconds is None or seconds != seconds:  # NaN
-        return None
-    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 class QboApi:
@@ -165,26 +147,14 @@ class QboApi:
         self.limiter.acquire()
         started = time.perf_counter()
         with self._in_flight:
-            try:
-                raw = self._http.send(request, stream=True)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                raise Unsent(f"could not reach QuickBooks: {type(exc).__name__}") from None
-            except httpx.HTTPError as exc:
-                kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "network error"
-                raise Lost(f"{kind} after sending: {type(exc).__name__}") from None
-            try:
-                body = read_capped(raw, MAX_BODY_BYTES)
-            except httpx.HTTPError as exc:
-                raise Lost(f"the answer was cut: {type(exc).__name__}") from None
-            finally:
-                raw.close()
+            raw, body = send_capped(self._http, request, MAX_BODY_BYTES, "QuickBooks")
         if self._observe is not None:
             self._observe(route, time.perf_counter() - started)
         reply = Reply(
             raw.status_code,
             loads(body) if body is not None else None,
             raw.headers.get("intuit_tid"),
-            _retry_after(raw.headers),
+            retry_after(raw.headers),
         )
         if reply.status == 429:
             wait = THROTTLE_WAIT if reply.retry_after is None else reply.retry_after

@@ -1,14 +1,14 @@
 """A record as a QuickBooks Bill: its DocNumber, marker note, dates, amounts and request ids.
 
 Pure functions, no I/O. Amounts travel as exact JSON numbers written from the Decimal (never
-through a float) and answers are read keeping decimals (`loads`).
+through a float) and answers are read keeping decimals (`loads`); both live in
+`sync_engine.exact_json` (shared with the Xero adapter) and are re-exported here.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 import uuid
 from datetime import date, timedelta
@@ -16,8 +16,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sync_engine import exact_json
 from sync_engine.contract import Posting, format_time
-from sync_engine.money import MoneyError, minor_unit
+from sync_engine.exact_json import dumps as dumps  # re-exported for the adapter
+from sync_engine.exact_json import loads as loads
 
 MARKER = "syncbot:"
 NOTE_SEPARATOR = " | "
@@ -81,17 +83,9 @@ def batch_request_id(realm_id: str, items: list[tuple[str, int]]) -> str:
 def exact_amount(amount: Decimal, currency: str) -> Decimal:
     """The amount at the currency's minor units; BillRefused if it cannot be booked as is."""
     try:
-        places = minor_unit(currency)
-    except MoneyError as exc:
+        return exact_json.exact_amount(amount, currency, ledger="QuickBooks")
+    except exact_json.AmountRefused as exc:
         raise BillRefused(str(exc)) from None
-    if places > 2:
-        raise BillRefused(f"{currency} has {places} decimal places: QuickBooks takes at most 2")
-    exponent = amount.as_tuple().exponent
-    if not isinstance(exponent, int) or amount <= 0:
-        raise BillRefused(f"amount {amount} must be a positive number")
-    if -exponent > places and amount != amount.quantize(Decimal(1).scaleb(-places)):
-        raise BillRefused(f"amount {amount} has more than {places} decimal places for {currency}")
-    return amount.quantize(Decimal(1).scaleb(-places))
 
 
 def bill_dates(posting: Posting, timezone: str, due_days: int) -> tuple[date, date]:
@@ -147,30 +141,6 @@ def differences(
     if vendor_id is not None and vendor != vendor_id:
         found.append("VendorRef")
     return found
-
-
-def dumps(value: Any) -> str:
-    """JSON with every Decimal written as an exact number (`42.50`), never via a float."""
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError("a non-finite amount cannot be written")
-        return format(value, "f")
-    if isinstance(value, dict):
-        inner = ",".join(f"{json.dumps(str(k))}:{dumps(v)}" for k, v in value.items())
-        return "{" + inner + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(dumps(v) for v in value) + "]"
-    if isinstance(value, float):
-        raise TypeError("floats are never written: amounts are Decimals")
-    return json.dumps(value)
-
-
-def loads(raw: bytes) -> Any:
-    """Parse an answer keeping every non-integer number as a Decimal; None if it is not JSON."""
-    try:
-        return json.loads(raw, parse_float=Decimal)
-    except (ValueError, RecursionError):
-        return None
 
 
 def escape_literal(text: str) -> str:

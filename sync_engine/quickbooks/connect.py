@@ -50,12 +50,21 @@ class QuickBooksConnector:
         """Prove a refresh token obtained elsewhere (it rotates: the new set is stored)."""
         return self._oauth.refresh(refresh_token)
 
-    def company(self, callback: Mapping[str, str], tokens: Tokens) -> str:
-        """The realm id Intuit sent back with the code."""
-        realm = callback.get("realmId", "")
+    def company(self, callback: Mapping[str, str], tokens: Tokens, wanted: str | None) -> str:
+        """The realm id Intuit sent back with the code (else the one named); a realm other
+        than the one named is refused."""
+        realm = callback.get("realmId") or wanted or ""
         if not realm:
             raise ConnectRefused("QuickBooks' redirect carries no realmId: nothing stored")
+        if wanted and realm != wanted:
+            raise ConnectRefused(
+                f"QuickBooks company {realm[:40]} is not the one named ({wanted}): nothing stored"
+            )
         return realm
+
+    def ledger_ref(self, company_id: str) -> str | None:
+        """Intuit has no id of its own for a connection."""
+        return None
 
     def check_company(self, company_id: str) -> None:
         """Refuse a malformed realm id, or one other than QBO_REALM_ID when that is set."""

@@ -21,7 +21,7 @@ from sync_engine.contract import Posting
 from sync_engine.quickbooks.api import QboApi, Reply
 from sync_engine.quickbooks.bills import doc_number, escape_literal, is_ours
 from sync_engine.quickbooks.faults import Fault, raw_text, read_faults, verdict_of
-from sync_engine.quickbooks.single_flight import SingleFlight
+from sync_engine.single_flight import SingleFlight
 
 ACCOUNT_TTL = 600.0
 PREFERENCES_TTL = 3600.0

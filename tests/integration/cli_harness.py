@@ -59,6 +59,7 @@ STATUS_KEYS = {
     "outage",
     "last_gateway_answer",
     "last_gateway_answer_at",
+    "paused",
 }
 # Settings a developer's shell might carry; the tests set their own.
 OUR_PREFIXES = ("SYNCBOT_", "ACCOUNTING_GATEWAY_")

@@ -4,8 +4,9 @@ A `LedgerRig` builds engines on the test's database with one ledger (the gateway
 the QuickBooks double, ...), makes postings fail (transiently, or as `needs_attention`) and
 heals them, and says what the ledger received and booked, per record. The `ledger_rig`
 fixture runs a test once per rig (and, through `database`, once per database); a test module
-using it imports the fixtures `ledger_rig`, `quickbooks_rig` and `qbo` from here. A new ledger
-(Xero next) adds a rig class, its name to `LEDGERS` and a branch in `ledger_rig`.
+using it imports the fixtures `ledger_rig`, `quickbooks_rig`, `qbo`, `xero_rig` and `xero` from
+here. A new ledger adds a rig class, its name to `LEDGERS` and a branch in `ledger_rig`; the
+Xero rig lives in tests/integration/xero_rig.py.
 """
 
 from __future__ import annotations
@@ -27,10 +28,23 @@ from sync_engine.gateway_sim import Fault, GatewaySimulator
 from sync_engine.quickbooks_sim import PlannedFault
 from tests.conftest import FakeClock, posting
 from tests.integration.qbo_harness import Qbo, qbo
+from tests.integration.xero_harness import XeroRig as XeroHarness
+from tests.integration.xero_harness import xero
+from tests.integration.xero_rig import XeroRig
 
-__all__ = ["LEDGERS", "LedgerRig", "ledger_rig", "qbo", "quickbooks_rig", "records"]
+__all__ = [
+    "LEDGERS",
+    "LedgerRig",
+    "XeroRig",
+    "ledger_rig",
+    "qbo",
+    "quickbooks_rig",
+    "records",
+    "xero",
+    "xero_rig",
+]
 
-LEDGERS = ("gateway", "quickbooks")
+LEDGERS = ("gateway", "quickbooks", "xero")
 VENDORS = 45  # payees VOL-1 .. VOL-45 exist in every ledger (`records` uses them)
 
 
@@ -275,11 +289,22 @@ def quickbooks_rig(qbo: Qbo) -> Iterator[QuickBooksRig]:
     rig.close()
 
 
+@pytest.fixture
+def xero_rig(xero: XeroHarness) -> Iterator[XeroRig]:
+    """The Xero rig on the `xero` harness (contacts VOL-1..45 added); engines closed."""
+    rig = XeroRig(xero, VENDORS)
+    yield rig
+    rig.close()
+
+
 @pytest.fixture(params=LEDGERS)
 def ledger_rig(request: pytest.FixtureRequest, database: Database, clock: FakeClock) -> LedgerRig:
     """Each ledger in turn, on the test's database (SQLite, PostgreSQL) and clock."""
     if request.param == "quickbooks":
         found: QuickBooksRig = request.getfixturevalue("quickbooks_rig")
         return found
+    if request.param == "xero":
+        on_xero: XeroRig = request.getfixturevalue("xero_rig")
+        return on_xero
     sim: GatewaySimulator = request.getfixturevalue("sim")
     return GatewayRig(sim, request.getfixturevalue("make_engine_for"), database, clock)

@@ -1,26 +1,14 @@
-"""What the connect tests share: settings for the QuickBooks double, a browser, a probe."""
+"""Settings for the QuickBooks double's connect tests (the rest: `connect_support`)."""
 
 from __future__ import annotations
 
-import socket
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
-
-import httpx
-from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from sync_engine.quickbooks_sim import QuickBooksSimulator
 from sync_engine.settings import Settings
+from tests.integration.connect_support import CLIENT_SECRET, SECRET_KEY, consent, free_port
 
-SECRET_KEY = Fernet.generate_key().decode()
-CLIENT_SECRET = "sim-client-secret"
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+__all__ = ["CLIENT_SECRET", "SECRET_KEY", "consent", "free_port", "qbo_environment", "qbo_settings"]
 
 
 def qbo_environment(database_url: str, sim: QuickBooksSimulator, port: int) -> dict[str, str]:
@@ -59,16 +47,3 @@ def qbo_settings(database_url: str, sim: QuickBooksSimulator, **overrides: objec
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
-
-
-def consent(authorization_url: str, **tamper: str) -> httpx.Response:
-    """What a browser does: open the URL, follow Intuit's redirect to the local listener
-    (with `tamper` changing its query, as a forged link would). The listener's answer."""
-    with httpx.Client(timeout=10.0, follow_redirects=False) as browser:
-        intuit = browser.get(authorization_url)
-        assert intuit.status_code == 302, intuit.text
-        back = urlsplit(intuit.headers["Location"])
-        query = {key: values[0] for key, values in parse_qs(back.query).items()}
-        query.update(tamper)
-        again = (back.scheme, back.netloc, back.path, urlencode(query), "")
-        return browser.get(urlunsplit(again))

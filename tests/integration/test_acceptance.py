@@ -12,9 +12,17 @@ from storage.models import Attempt, Record, RetryEvent, RetryEventItem, SyncLogE
 from sync_engine.engine import SyncEngine
 from sync_engine.policy import BackoffSettings, step_ceiling
 from tests.conftest import LongestWait, posting
-from tests.integration.ledger_rigs import LedgerRig, ledger_rig, qbo, quickbooks_rig, records
+from tests.integration.ledger_rigs import (
+    LedgerRig,
+    ledger_rig,
+    qbo,
+    quickbooks_rig,
+    records,
+    xero,
+    xero_rig,
+)
 
-__all__ = ["ledger_rig", "qbo", "quickbooks_rig"]  # fixtures
+__all__ = ["ledger_rig", "qbo", "quickbooks_rig", "xero", "xero_rig"]  # fixtures
 
 
 def log_of(database: Database, source_id: str) -> SyncLogEntry:

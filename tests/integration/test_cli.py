@@ -172,7 +172,7 @@ ONE_PER_REQUEST = {"ACCOUNTING_GATEWAY_BATCH_SIZE": "1", "SYNCBOT_BACKOFF_BASE_S
 
 def test_sync_json_names_what_was_booked_and_what_failed(first_sync: dict[str, Any]) -> None:
     ran = first_sync
-    assert set(ran) == {"initial", "retries", "recovered_leases", "outage", "held_back"}
+    assert set(ran) == {"initial", "retries", "recovered_leases", "outage", "held_back", "paused"}
     assert ran["outage"] is None and ran["held_back"] == 0
     initial = ran["initial"]
     assert set(initial) == RETRY_KEYS and initial["retry_event_id"] is None

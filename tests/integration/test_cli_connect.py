@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from storage import connections
 from sync_engine.quickbooks_sim import QuickBooksSimulator
-from tests.conftest import open_database
 from tests.integration.cli_harness import SYNCBOT, clean_env
-from tests.integration.qbo_connect_support import consent, free_port, qbo_environment
+from tests.integration.connect_support import browse_and_finish, free_port, rows, run
+from tests.integration.qbo_connect_support import qbo_environment
 
 NAME = "Sandbox Company_US_1"
 
@@ -29,34 +27,6 @@ def qbo() -> Iterator[QuickBooksSimulator]:
 def environment(database_url: str, sim: QuickBooksSimulator, **extra: str) -> dict[str, str]:
     """A clean environment for syncbot, connecting to the double."""
     return clean_env() | qbo_environment(database_url, sim, free_port()) | extra
-
-
-def rows(database_url: str) -> list[connections.StoredConnection]:
-    """Every stored connection."""
-    with open_database(database_url) as database, database.reading() as session:
-        return connections.all_connections(session)
-
-
-def browse_and_finish(
-    args: list[str], env: dict[str, str], folder: Path, **tamper: str
-) -> tuple[int, str, str, int]:
-    """Run the command, act as the browser on the URL it prints; its exit, out, err, and the
-    status the browser was shown."""
-    with subprocess.Popen(
-        [str(SYNCBOT), *args],
-        env=env,
-        cwd=folder,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        assert process.stderr is not None and process.stdout is not None
-        seen = [process.stderr.readline(), process.stderr.readline()]
-        url = seen[1].strip()
-        assert url.startswith("http"), seen
-        shown = consent(url, **tamper).status_code
-        out, err = process.communicate(timeout=60)
-    return process.returncode, out, "".join(seen) + err, shown
 
 
 def test_the_code_flow_connects_and_prints_the_company(database_url, qbo, tmp_path) -> None:
@@ -87,13 +57,6 @@ def test_a_refused_code_exits_non_zero_storing_nothing(sqlite_url, qbo, tmp_path
     code, _, err, _ = browse_and_finish(["connect", "quickbooks"], env, tmp_path, code="AB11-never")
     assert code == 1 and "invalid_grant" in err.splitlines()[-1] and "AB11-never" not in err
     assert rows(sqlite_url) == []
-
-
-def run(args: list[str], env: dict[str, str], folder: Path) -> subprocess.CompletedProcess[str]:
-    """Run the console script to its end."""
-    return subprocess.run(
-        [str(SYNCBOT), *args], env=env, cwd=folder, capture_output=True, text=True, timeout=60
-    )
 
 
 def test_a_refresh_token_connects_headless_with_json(database_url, qbo, tmp_path) -> None:

@@ -85,7 +85,8 @@ def test_sync_of_60_prints_a_summary_and_json_every_result(cli_on: Cli, gateway:
     cli_on("import", str(cli_on.write_json("second.json", second))).expect(0)
     ran = cli_on("sync", "--json").expect(1)
     answer = ran.json()
-    assert set(answer) == {"initial", "retries", "recovered_leases", "outage", "held_back"}
+    keys = {"initial", "retries", "recovered_leases", "outage", "held_back", "paused"}
+    assert set(answer) == keys
     assert set(answer["initial"]) == RETRY_KEYS
     assert len(answer["initial"]["succeeded"]) == 30 and len(answer["initial"]["failed"]) == 30
     assert answer["outage"] is None and answer["held_back"] == 0

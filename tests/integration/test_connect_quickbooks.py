@@ -3,13 +3,10 @@ elsewhere, against the QuickBooks double over loopback HTTP, on SQLite and Postg
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from storage import connections
 from storage.db import Database
 from sync_engine.connecting import ConnectFlow, ConnectRefused, connect_with_refresh_token
 from sync_engine.credentials import (
@@ -24,7 +21,8 @@ from sync_engine.errors import BadInput
 from sync_engine.quickbooks.oauth import QuickBooksOAuth, TokenRequestRefused
 from sync_engine.quickbooks_sim import QuickBooksSimulator
 from sync_engine.secret_box import SecretBox, SecretKeyError
-from tests.integration.qbo_connect_support import SECRET_KEY, consent, qbo_settings
+from tests.integration.connect_support import SECRET_KEY, run_flow, stored
+from tests.integration.qbo_connect_support import qbo_settings
 
 NAME = "Sandbox Company_US_1"
 
@@ -34,28 +32,6 @@ def qbo() -> Iterator[QuickBooksSimulator]:
     """The QuickBooks double (Intuit's safe reading: every refresh rotates)."""
     with QuickBooksSimulator() as sim:
         yield sim
-
-
-def run_flow(flow: ConnectFlow, **tamper: str) -> tuple[object, httpx.Response]:
-    """The browser on another thread (real HTTP to Intuit's double, then to the listener);
-    `finish` on this one. Its result or error, and what the browser was shown."""
-    shown: list[httpx.Response] = []
-    browser = threading.Thread(
-        target=lambda: shown.append(consent(flow.authorization_url, **tamper))
-    )
-    browser.start()
-    try:
-        outcome: object = flow.finish(timeout=10)
-    except Exception as exc:  # noqa: BLE001 - the test asserts on it
-        outcome = exc
-    browser.join(10)
-    return outcome, shown[0]
-
-
-def stored(database: Database) -> list[connections.StoredConnection]:
-    """Every connection row, ciphertext included."""
-    with database.reading() as session, session.begin():
-        return connections.all_connections(session)
 
 
 def keeper(database: Database, sim: QuickBooksSimulator, settings, realm: str) -> TokenKeeper:

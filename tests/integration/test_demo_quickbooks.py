@@ -112,6 +112,6 @@ def test_the_gateway_demo_is_still_the_default(tmp_path: Path) -> None:
 
 
 def test_an_unknown_ledger_is_refused(tmp_path: Path) -> None:
-    ran = run_demo(tmp_path, "--ledger", "xero")
+    ran = run_demo(tmp_path, "--ledger", "sage")
     assert ran.returncode == 2
-    assert "'gateway'" in ran.stderr and "'quickbooks'" in ran.stderr
+    assert "'gateway'" in ran.stderr and "'quickbooks'" in ran.stderr and "'xero'" in ran.stderr

@@ -15,12 +15,14 @@ from sync_engine.contract import Posting
 from sync_engine.errors import GatewayUnreachable
 from sync_engine.gateway import PROBE_KEY_PREFIX, GatewayClient
 from sync_engine.gateway_sim import Fault
-from sync_engine.ledger import Ledger, LedgerLimits, make_ledger
+from sync_engine.ledger import Ledger, LedgerLimits, LedgerPause, make_ledger
 from sync_engine.post_result import PostResult
 from tests.conftest import posting, settings_for
 from tests.integration.cli_harness import SYNCBOT, clean_env
 
-ONE_LINE = "syncbot: bad setting: ACCOUNTING_LEDGER: Input should be 'gateway' or 'quickbooks'\n"
+ONE_LINE = (
+    "syncbot: bad setting: ACCOUNTING_LEDGER: Input should be 'gateway', 'quickbooks' or 'xero'\n"
+)
 
 
 @dataclass
@@ -54,6 +56,9 @@ class Recording:
     def probe(self) -> None:
         self.calls.append("probe")
         self.inner.probe()
+
+    def paused(self) -> LedgerPause | None:
+        return self.inner.paused()  # asked before every run and chunk: not noted as a call
 
     def close(self) -> None:
         self.calls.append("close")

@@ -7,35 +7,17 @@ from __future__ import annotations
 
 import random
 
-from sqlalchemy import text
-
 from bot.slack.alert_message import outage_blocks, outage_text
 from storage.vocabulary import AlertKind, ErrorClass
 from sync_engine.build import build_engine
 from sync_engine.connecting import connect_with_refresh_token
 from sync_engine.credentials import QUICKBOOKS, connection_statuses
 from tests.integration.qbo_harness import Qbo, qbo, record
+from tests.integration.record_rows import outbox_kinds, states
 
 __all__ = ["qbo"]
 COMMAND = "`syncbot connect quickbooks`"
 SOURCES = ["RMB-2026-0001", "RMB-2026-0002", "RMB-2026-0003"]
-
-
-def outbox_kinds(qbo: Qbo) -> list[str]:
-    """The kinds of the alerts written, oldest first."""
-    with qbo.database.engine.connect() as conn:
-        rows = conn.execute(text("SELECT kind FROM alert_outbox ORDER BY id"))
-        return [row[0] for row in rows]
-
-
-def states(qbo: Qbo) -> dict[str, tuple[str, str | None, bool]]:
-    """Each record's state, error class and parked flag."""
-    query = text(
-        "SELECT r.source_id, l.state, l.error_class, l.parked"
-        " FROM records r JOIN sync_log l ON l.record_id = r.id"
-    )
-    with qbo.database.engine.connect() as conn:
-        return {row[0]: (row[1], row[2], bool(row[3])) for row in conn.execute(query)}
 
 
 def test_invalid_grant_pauses_alerts_once_and_connect_brings_the_records_back(qbo: Qbo) -> None:

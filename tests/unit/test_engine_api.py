@@ -13,9 +13,9 @@ BOT = Path(__file__).resolve().parents[2] / "bot"
 # Not the engine's API but a tool beside it: the gateway simulator `syncbot demo` and
 # `syncbot simulate` start.
 TOOLS = {"sync_engine.gateway_sim"}
-# Declared though the bot names neither: what `SyncEngine.submit` takes, and an error its calls
-# raise (the bot catches it as a SyncEngineError).
-NOT_NAMED_BY_THE_BOT = {"Posting", "GatewayUnreachable"}
+# Declared though the bot names none: what `SyncEngine.submit` takes, and errors its calls
+# raise (the bot catches them as a SyncEngineError).
+NOT_NAMED_BY_THE_BOT = {"Posting", "GatewayUnreachable", "LedgerPaused"}
 
 
 def bot_imports() -> dict[str, set[str]]:

@@ -9,13 +9,15 @@ import pytest
 from bench.slack_standin.limits import problems
 from bot.ledger_names import ledger_name, the_ledger
 from bot.render import held_back_line, outage_line
-from bot.slack.alert_message import outage_blocks, outage_text
+from bot.slack.alert_message import alert_blocks, outage_blocks, outage_text
 from bot.slack.answers import status_text
 from bot.slack.blocks import as_dicts, outage_words
+from bot.slack.failed_list import failed_list
 from bot.slack.home import home_view
+from bot.slack.list_state import ListState
 from sync_engine import AlertKind, LedgerLink
-from sync_engine.alerts import OutageDraft
-from sync_engine.results import LedgerView, Outage, Status
+from sync_engine.alerts import AlertDraft, OutageDraft
+from sync_engine.results import FailedPage, LedgerView, Outage, Status
 
 WHEN = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 QUICKBOOKS = LedgerView("quickbooks", "9130", "Acme Ltd", LedgerLink.CONNECTED, False)
@@ -108,3 +110,14 @@ def test_the_cli_status_lines_name_quickbooks():
     )
     assert outage_line(None, GATEWAY) == outage_line(None) == "gateway: up (no outage)"
     assert held_back_line(2, GATEWAY) == held_back_line(2)
+
+
+def test_xero_is_named_and_the_failure_alert_and_failed_list_name_the_ledger():
+    xero = LedgerView("xero", "b1e1508f", "Acme Ltd", LedgerLink.CONNECTED, False)
+    assert ledger_name(xero) == the_ledger(xero, accounting=True) == "Xero"
+    alert = alert_blocks(AlertDraft(None, "C1", None, WHEN, 1, 0, (), (), 3), "n", xero)
+    listed = failed_list(
+        FailedPage((), 3, None), ListState(), page_size=10, queue_total=3, nonce="n", ledger=xero
+    )
+    for shown in (str(as_dicts(alert)), str(as_dicts(listed))):
+        assert "sent to Xero as one retry event" in shown and "gateway" not in shown.lower()

@@ -78,7 +78,7 @@ def test_an_unknown_ledger_names_the_variable_and_the_accepted_values(monkeypatc
     with pytest.raises(ValidationError) as caught:
         Settings()
     assert [(e["loc"], e["msg"]) for e in caught.value.errors()] == [
-        (("ACCOUNTING_LEDGER",), "Input should be 'gateway' or 'quickbooks'")
+        (("ACCOUNTING_LEDGER",), "Input should be 'gateway', 'quickbooks' or 'xero'")
     ]
 
 

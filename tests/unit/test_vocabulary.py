@@ -39,8 +39,8 @@ VALUES: dict[type[StrEnum], list[str]] = {
     Via: ["slack", "cli", "scheduler"],
     ItemResult: ["succeeded", "failed", "skipped"],
     ChangeAction: ["corrected", "resolved", "found_booked"],
-    AlertKind: ["first_failure", "parked", "outage", "recovered"],
-    MessageKind: ["failures", "outage"],
+    AlertKind: ["first_failure", "parked", "outage", "recovered", "ledger_paused"],
+    MessageKind: ["failures", "outage", "ledger_paused"],
     ConnectionState: ["connected", "reconnect_required"],
     LedgerLink: ["not_needed", "not_connected", "connected", "reconnect_required"],
 }

@@ -124,6 +124,7 @@ def retry_selected(clicked: Clicked) -> None:
         return
     if unknown := [s for s in source_ids if not nameable(s)]:
         raise UnknownRecord(unknown)  # forged ticks: told to the clicker like any unknown id
+    clicked.deps.engine.refuse_while_paused()  # the ledger's pause, told to the clicker
     order = RetryOrder(
         clicked.user, clicked.channel, clicked.message_ts, source_ids, len(source_ids), state
     )
@@ -132,6 +133,7 @@ def retry_selected(clicked: Clicked) -> None:
 
 def retry_all(clicked: Clicked) -> None:
     """Retry the whole failed queue as one event, answering under the clicked message."""
+    clicked.deps.engine.refuse_while_paused()  # the ledger's pause, told to the clicker
     count = clicked.deps.engine.count_failed()
     if not count:
         clicked.tell("The failed queue is empty: nothing to retry.")

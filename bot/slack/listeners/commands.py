@@ -184,6 +184,7 @@ def known(source_id: str) -> str:
 
 
 def _retry(asked: Asked, command: Command) -> None:
+    asked.deps.engine.refuse_while_paused()  # the ledger's pause, in the engine's words
     if command.name == "retry_all":
         _retry_all(asked)
         return

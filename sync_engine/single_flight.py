@@ -1,13 +1,14 @@
 """One look-up per key at a time: threads asking for a key already in flight wait for its answer.
 
-The sending threads resolve the same vendors, accounts and preferences at once when the
-caches are cold; without this each would send its own query out of the same request budget.
+The sending threads of a ledger adapter (QuickBooks, Xero) resolve the same payees and accounts
+at once when the caches are cold; without this each would send its own query out of the same
+request budget.
 The lock guards only the table of calls in flight: nobody holds it while a query is on the
 network, so look-ups of different keys run in parallel.
 
 A failure is shared, not remembered: the threads waiting on a call that raised get the same
-exception (the same answer QuickBooks gave, or the same lost connection), and the key is free
-again at once, so the next look-up asks QuickBooks anew.
+exception (the same answer the ledger gave, or the same lost connection), and the key is free
+again at once, so the next look-up asks the ledger anew.
 """
 
 from __future__ import annotations

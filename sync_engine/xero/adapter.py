@@ -1,0 +1,303 @@
+"""`XeroLedger`: the `Ledger` port on Xero (one ACCPAY invoice, a bill, per record).
+
+Every write is noted in the send log before it leaves (its generation and time) and carries an
+`Idempotency-Key` derived from the tenant, the record's key and that generation (contract
+section 5). An answer that leaves the write uncertain is handled by `sending.Sending`: a
+timeout, a reset, a 429 or a 502-504 is resent identically under the same key while the key's
+window lasts (at most 3 times); a 500, a key conflict or a closed window is never resent under
+that key: the record is looked up by its InvoiceNumber no earlier than `XERO_SETTLE_SECONDS`
+after the last send, and sent anew under the next generation only if nothing of ours is booked
+(`settling`).
+The tenant's daily budget (`budget.DailyBudget`) is spent before every call; `paused` tells it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from storage.vocabulary import ErrorClass, Kind, Outcome
+from sync_engine.contract import Posting
+from sync_engine.credentials import (
+    XERO,
+    CredentialsError,
+    TokenKeeper,
+    Tokens,
+    connection_statuses,
+)
+from sync_engine.errors import GatewayUnreachable
+from sync_engine.ledger import LedgerLimits, LedgerPause
+from sync_engine.post_result import PostResult
+from sync_engine.secret_box import SecretBox
+from sync_engine.send_log import SendEntry, SendLog
+from sync_engine.settings import Settings
+from sync_engine.xero import invoices, messages
+from sync_engine.xero.api import DayPaused, Lost, Unsent, XeroApi
+from sync_engine.xero.budget import DailyBudget
+from sync_engine.xero.invoices import Found
+from sync_engine.xero.resolve import QueryFailed, Resolver, Unresolved
+from sync_engine.xero.sending import Sending
+from sync_engine.xero.settling import booked_id, query_failed, settle
+
+MAX_NAME = 256
+SEVERAL_TENANTS = (
+    "Several Xero organisations are connected to syncbot and XERO_TENANT_ID names none: set"
+    " XERO_TENANT_ID to the tenant id of the organisation syncbot posts to."
+)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A record ready to send: its key, generation, ContactID and invoice object."""
+
+    key: str
+    posting: Posting
+    generation: int
+    contact_id: str
+    invoice: dict[str, Any]
+    resend: bool = False  # an unanswered send of this generation, sent again identically
+
+
+def choose_tenant(settings: Settings, send_log: SendLog) -> tuple[str, str | None]:
+    """XERO_TENANT_ID, or the one stored Xero connection; ("", why) when that is not one."""
+    if settings.xero_tenant_id:
+        return settings.xero_tenant_id, None
+    stored = [s.company_id for s in connection_statuses(send_log.database) if s.ledger == XERO]
+    if len(stored) > 1:
+        return "", SEVERAL_TENANTS
+    return (stored[0], None) if stored else ("", None)
+
+
+class XeroLedger:
+    """One Xero organisation as a `Ledger` (see the module's docstring)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        send_log: SendLog,
+        *,
+        observe: Callable[[str, float], None] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        refresh: Callable[[str], Tokens] | None = None,
+        monotonic: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self._settings, self._log = settings, send_log
+        self.tenant_id, self.tenant_problem = choose_tenant(settings, send_log)
+        self.scope = f"{XERO}:{self.tenant_id}"
+        self._oauth: Any = None
+        if refresh is None:
+            from sync_engine.xero.oauth import XeroOAuth
+
+            self._oauth = XeroOAuth(settings, transport=transport)
+            refresh = self._oauth.refresh
+        box = SecretBox(settings.secret_key)
+        keeper = TokenKeeper(
+            send_log.database, box, XERO, self.tenant_id, refresh, clock=send_log.clock
+        )
+        self.budget = DailyBudget(
+            send_log.database, self.scope, settings.xero_daily_budget, send_log.clock
+        )
+        self.sleep = sleep or time.sleep
+        self.api = XeroApi(
+            settings.xero_api_base_url,
+            settings.xero_connections_url,
+            self.tenant_id,
+            keeper,
+            self.budget,
+            timeout=settings.xero_timeout_seconds,
+            concurrency=settings.xero_concurrency,
+            rate_per_minute=settings.xero_rate_per_minute,
+            transport=transport,
+            observe=observe,
+            monotonic=monotonic or time.monotonic,
+            sleep=self.sleep,
+        )
+        defaults: dict[str, str | None] = {
+            Kind.REIMBURSEMENT: settings.xero_account_reimbursement,
+            Kind.HONORARIUM: settings.xero_account_honorarium,
+        }
+        self.resolver = Resolver(self.api, defaults, clock=monotonic or time.monotonic)
+        self._limits = LedgerLimits(
+            settings.xero_batch_size, settings.xero_concurrency, settings.xero_timeout_seconds
+        )
+        self.sending = Sending(self)
+
+    @property
+    def settings(self) -> Settings:
+        """The adapter's settings."""
+        return self._settings
+
+    @property
+    def log(self) -> SendLog:
+        """The send log the adapter notes its writes in."""
+        return self._log
+
+    def organisation_name(self) -> str | None:
+        """The organisation's name as stored when it was connected (None if unknown)."""
+        for status in connection_statuses(self._log.database):
+            if status.ledger == XERO and status.company_id == self.tenant_id:
+                return status.company_name
+        return None
+
+    def note_sending(self, prepared: list[Prepared]) -> None:
+        """Persist each write's generation and time before it leaves."""
+        self._log.sending(
+            self.scope, [(p.key, p.posting.source_id, p.generation) for p in prepared]
+        )
+
+    def note_answered(self, keys: list[str], *, next_generation: bool = False) -> None:
+        """Writes answered (booked, or refused: `next_generation`, the next send is new)."""
+        self._log.answered(self.scope, keys, next_generation=next_generation)
+
+    @property
+    def limits(self) -> LedgerLimits:
+        """Items per batch, requests at once and the request timeout, as configured."""
+        return self._limits
+
+    def reserve(self) -> None:
+        """Take this thread's next slot under the rate limit now."""
+        self.api.limiter.reserve()
+
+    def paused(self) -> LedgerPause | None:
+        """The tenant's day pause: its budget spent, or Xero's daily limit answered."""
+        return self.budget.paused()
+
+    def close(self) -> None:
+        """Close the connection pools."""
+        self.api.close()
+        if self._oauth is not None:
+            self._oauth.close()
+
+    def check_tenant(self) -> None:
+        """CredentialsError when no one tenant is configured (several stored, none named)."""
+        if self.tenant_problem is not None:
+            raise CredentialsError(self.tenant_problem)
+
+    def probe(self) -> str | None:
+        """The organisation's name; GatewayUnreachable if Xero cannot say."""
+        try:
+            self.check_tenant()
+            reply = self.api.get("/Organisation")
+        except (Unsent, Lost, CredentialsError, DayPaused) as exc:
+            raise GatewayUnreachable(f"Xero could not be probed: {exc}") from exc
+        listed = reply.data.get("Organisations") if isinstance(reply.data, dict) else None
+        if reply.status != 200 or not isinstance(listed, list) or not listed:
+            raise GatewayUnreachable(f"Xero answered the probe with HTTP {reply.status}")
+        name = listed[0].get("Name") if isinstance(listed[0], dict) else None
+        return name[:MAX_NAME] if isinstance(name, str) else None
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def find(self, posting: Posting) -> tuple[Found, dict[str, Any] | None]:
+        """What Xero holds under the record's InvoiceNumber (QueryFailed, Unsent, ...)."""
+        number = invoices.invoice_number(posting.source_id)
+        found = self.resolver.invoices(number)
+        contact = self.resolver.cached_contact(posting.payee_id)
+        return invoices.find_ours(posting, found, contact)
+
+    def lookup(self, key: str) -> str | None:
+        """The InvoiceID of the bill booked under `key`, or None (never sent, or no bill)."""
+        return booked_id(self, key)
+
+    def wait(self, entry: SendEntry) -> float:
+        """Seconds until an unanswered send may be looked up (settle time after the last)."""
+        settle = timedelta(seconds=self._settings.xero_settle_seconds)
+        return (entry.last_sent_at + settle - self._log.clock()).total_seconds()
+
+    def in_window(self, entry: SendEntry) -> bool:
+        """Whether the key of this send may still be sent again (Xero still holds it)."""
+        window = timedelta(seconds=self._settings.xero_key_window_seconds)
+        return self._log.clock() < entry.first_sent_at + window
+
+    # -- posting ------------------------------------------------------------------------------
+
+    def post(self, key: str, posting: Posting) -> PostResult:
+        """Post one record as one bill (looking up first if an earlier send is unanswered)."""
+        return self.post_batch([(key, posting)])[0]
+
+    def post_batch(self, items: list[tuple[str, Posting]]) -> list[PostResult]:
+        """Post records (batches of `XERO_BATCH_SIZE`); one result per item, in order."""
+        results: list[PostResult] = []
+        size = self._limits.max_batch
+        for start in range(0, len(items), size):
+            results.extend(self._post_group(items[start : start + size]))
+        return results
+
+    def _post_group(self, items: list[tuple[str, Posting]]) -> list[PostResult]:
+        entries = self._log.entries(self.scope, [key for key, _ in items])
+        done: dict[int, PostResult] = {}
+        ready: list[tuple[int, Prepared]] = []
+        for index, (key, posting) in enumerate(items):
+            entry = entries.get(key)
+            generation = entry.generation if entry is not None else 0
+            resend = False
+            if entry is not None and not entry.answered:
+                if self.sending.may_resend(key, entry):
+                    resend = True
+                else:
+                    settled = settle(self, key, posting, entry)
+                    if settled is not None:
+                        done[index] = settled
+                        continue
+                    generation += 1  # none of ours: the next send is a new request
+            prepared = self._prepare(key, posting, generation, resend)
+            if isinstance(prepared, PostResult):
+                done[index] = prepared
+            else:
+                ready.append((index, prepared))
+        sent = self.sending.send([p for _, p in ready]) if ready else []
+        for (index, _), result in zip(ready, sent, strict=True):
+            done[index] = result
+        return [done[i] for i in range(len(items))]
+
+    def _prepare(
+        self, key: str, posting: Posting, generation: int, resend: bool
+    ) -> Prepared | PostResult:
+        """Resolve the contact and account and write the invoice; a failure result if not."""
+        try:
+            self.check_tenant()
+            contact = self.resolver.contact(posting)
+            account = self.resolver.account(posting)
+            dates = invoices.invoice_dates(
+                posting, self._settings.xero_ledger_timezone, self._settings.xero_due_days
+            )
+            body = invoices.invoice_body(
+                posting,
+                contact_id=contact,
+                account_code=account,
+                status=self._settings.xero_bill_status,
+                dates=dates,
+            )
+        except (Unresolved, invoices.InvoiceRefused) as exc:
+            return self.failed(key, str(exc), ErrorClass.NEEDS_ATTENTION)
+        except QueryFailed as exc:
+            return query_failed(self, key, exc)
+        except (Unsent, Lost) as exc:  # a read: nothing was written
+            return self.failed(key, f"Xero could not be asked: {exc}", ErrorClass.TRANSIENT)
+        except DayPaused as exc:
+            return self.day_paused(key, exc.pause)
+        except CredentialsError as exc:
+            return self.failed(key, f"{messages.auth_expired()} ({exc})", ErrorClass.AUTH)
+        return Prepared(key, posting, generation, contact, body, resend)
+
+    @staticmethod
+    def failed(
+        key: str,
+        text: str,
+        error_class: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> PostResult:
+        """A definite failure: nothing was booked."""
+        return PostResult(key, Outcome.FAILED, status, None, text, error_class, retry_after)
+
+    def day_paused(self, key: str, pause: LedgerPause) -> PostResult:
+        """Nothing sent: the tenant's day is spent (429, until the pause ends)."""
+        wait = self.budget.seconds_left(pause)
+        return self.failed(key, pause.reason, ErrorClass.TRANSIENT, 429, wait)
