@@ -18,7 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+from cryptography.fernet import Fernet
 
 from bot.demo import PAYEES, sample_records, write_file
 from bot.render import (
@@ -35,6 +37,9 @@ from bot.render import (
 from sync_engine import ErrorClass, SyncEngine, Via
 
 MISSING = PAYEES[2]  # ("VOL-404", "Chris Unknown"): unknown to the ledger until it is added
+KNOWN = tuple(p for p in PAYEES if p != MISSING)  # the payees the bookkeeper has set up
+COMPANY = "Riverside Food Bank"
+ACCOUNTS = (("Volunteer reimbursements", "6100"), ("Volunteer honoraria", "6200"))
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,34 @@ def demo_folder(keep: str | None, title: str) -> Iterator[Path]:
                 f"The demo database is kept in {folder / 'syncbot-demo.db'} (its {title}"
                 " tokens are sealed with a key the demo did not keep, and the double is gone)"
             )
+
+
+def common_settings(database: Path) -> dict[str, Any]:
+    """The settings every ledger's demo shares: its SQLite database, a fresh key, the pace."""
+    return {
+        "database_url": f"sqlite:///{database}",
+        # A key made for this throwaway database only; a real one is made once and kept.
+        "secret_key": Fernet.generate_key().decode("ascii"),
+        # Demo-only, said aloud at the start: an outage begins at the first failed request
+        # (the default waits for 5), its first probe is due after 1 s (default 15 s).
+        "outage_threshold": 1,
+        "probe_base_seconds": 1.0,
+    }
+
+
+def introduce(double: str, payee: str, settle: str) -> None:
+    """Say where the double runs (`double`), which payees it knows (as `payee`s) and the demo's
+    settings (`settle`: the ledger's settle setting, 0 in the demo)."""
+    say(double)
+    say(
+        f"{payee}s: "
+        + ", ".join(f"{n} ({i})" for i, n in KNOWN)
+        + f"; payee {MISSING[0]} ({MISSING[1]}) has no {payee} yet"
+    )
+    say(
+        "demo settings: SYNCBOT_SECRET_KEY made for this database only; "
+        f"SYNCBOT_OUTAGE_THRESHOLD=1, SYNCBOT_PROBE_BASE_SECONDS=1, {settle}=0"
+    )
 
 
 def tell(books: Books, engine: SyncEngine, folder: Path) -> None:

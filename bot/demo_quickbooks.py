@@ -13,10 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.fernet import Fernet
-
-from bot.demo import PAYEES
-from bot.demo_ledger import MISSING, Bill, demo_folder, rule, tell
+from bot.demo_ledger import (
+    ACCOUNTS,
+    COMPANY,
+    KNOWN,
+    Bill,
+    common_settings,
+    demo_folder,
+    introduce,
+    rule,
+    tell,
+)
 from bot.render import say
 from sync_engine import (
     PlannedFault,
@@ -25,9 +32,6 @@ from sync_engine import (
     build_engine,
     connect_with_refresh_token,
 )
-
-COMPANY = "Riverside Food Bank"
-ACCOUNTS = (("Volunteer reimbursements", "6100"), ("Volunteer honoraria", "6200"))
 
 
 @dataclass
@@ -85,10 +89,8 @@ def demo_settings(sim: QuickBooksSimulator, database: Path) -> Settings:
     """Settings for the ledger `quickbooks` on the double, with a fresh SYNCBOT_SECRET_KEY."""
     oauth = sim.authority.config
     return Settings(
-        database_url=f"sqlite:///{database}",
+        **common_settings(database),
         ledger="quickbooks",
-        # A key made for this throwaway database only; a real one is made once and kept.
-        secret_key=Fernet.generate_key().decode("ascii"),
         qbo_api_base_url=sim.url,
         qbo_auth_url=sim.url + sim.oauth.paths.authorize,
         qbo_token_url=sim.url + sim.oauth.paths.token,
@@ -98,12 +100,8 @@ def demo_settings(sim: QuickBooksSimulator, database: Path) -> Settings:
         qbo_realm_id=sim.realm_id,
         qbo_account_reimbursement=ACCOUNTS[0][1],
         qbo_account_honorarium=ACCOUNTS[1][1],
-        # Demo-only, said aloud at the start: an outage begins at the first failed request
-        # (the default waits for 5), its first probe is due after 1 s (default 15 s), and a
-        # send left unanswered is looked up at once (default: after 180 s, once QuickBooks
-        # has settled).
-        outage_threshold=1,
-        probe_base_seconds=1.0,
+        # Demo-only, said aloud at the start: a send left unanswered is looked up at once
+        # (default: after 180 s, once QuickBooks has settled).
         qbo_settle_seconds=0.0,
     )
 
@@ -114,19 +112,10 @@ def _connect(sim: QuickBooksSimulator, settings: Settings) -> None:
     sim.add_company(sim.realm_id, name=COMPANY)
     for name, number in ACCOUNTS:
         sim.add_account(name, acct_num=number)
-    for payee_id, payee_name in PAYEES:
-        if (payee_id, payee_name) != MISSING:
-            sim.add_vendor(payee_name, acct_num=payee_id)
-    say(f"QuickBooks double (with its OAuth endpoints) on {sim.url}; realm id {sim.realm_id}")
-    say(
-        "vendors: "
-        + ", ".join(f"{n} ({i})" for i, n in PAYEES if (i, n) != MISSING)
-        + f"; payee {MISSING[0]} ({MISSING[1]}) has no vendor yet"
-    )
-    say(
-        "demo settings: SYNCBOT_SECRET_KEY made for this database only; "
-        "SYNCBOT_OUTAGE_THRESHOLD=1, SYNCBOT_PROBE_BASE_SECONDS=1, QBO_SETTLE_SECONDS=0"
-    )
+    for payee_id, payee_name in KNOWN:
+        sim.add_vendor(payee_name, acct_num=payee_id)
+    double = f"QuickBooks double (with its OAuth endpoints) on {sim.url}; realm id {sim.realm_id}"
+    introduce(double, "vendor", "QBO_SETTLE_SECONDS")
     # A refresh token from the double's Playground-style grant, then the real headless path
     # of `syncbot connect quickbooks --refresh-token`: a refresh proves it, the rotated tokens
     # are stored encrypted, the company is probed.

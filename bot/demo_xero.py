@@ -12,15 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.fernet import Fernet
-
-from bot.demo import PAYEES
-from bot.demo_ledger import MISSING, Bill, demo_folder, rule, tell
+from bot.demo_ledger import (
+    ACCOUNTS,
+    COMPANY,
+    KNOWN,
+    Bill,
+    common_settings,
+    demo_folder,
+    introduce,
+    rule,
+    tell,
+)
 from bot.render import say
 from sync_engine import Settings, XeroFault, XeroSimulator, build_engine, connect_with_refresh_token
 
-COMPANY = "Riverside Food Bank"
-ACCOUNTS = (("Volunteer reimbursements", "6100"), ("Volunteer honoraria", "6200"))
 API, CONNECTIONS = "/api.xro/2.0", "/connections"  # Xero's paths, which the double serves
 
 
@@ -88,10 +93,8 @@ def demo_settings(sim: XeroSimulator, database: Path) -> Settings:
     """Settings for the ledger `xero` on the double, with a fresh SYNCBOT_SECRET_KEY."""
     oauth = sim.authority.config
     return Settings(
-        database_url=f"sqlite:///{database}",
+        **common_settings(database),
         ledger="xero",
-        # A key made for this throwaway database only; a real one is made once and kept.
-        secret_key=Fernet.generate_key().decode("ascii"),
         xero_api_base_url=sim.url + API,
         xero_connections_url=sim.url + CONNECTIONS,
         xero_auth_url=sim.url + sim.oauth.paths.authorize,
@@ -101,11 +104,8 @@ def demo_settings(sim: XeroSimulator, database: Path) -> Settings:
         xero_tenant_id=sim.tenant_id,
         xero_account_reimbursement=ACCOUNTS[0][1],
         xero_account_honorarium=ACCOUNTS[1][1],
-        # Demo-only, said aloud at the start: an outage begins at the first failed request
-        # (the default waits for 5), its first probe is due after 1 s (default 15 s), and a
-        # send left unanswered is looked up at once (default: after 180 s).
-        outage_threshold=1,
-        probe_base_seconds=1.0,
+        # Demo-only, said aloud at the start: a send left unanswered is looked up at once
+        # (default: after 180 s).
         xero_settle_seconds=0.0,
     )
 
@@ -119,19 +119,10 @@ def _connect(sim: XeroSimulator, settings: Settings) -> None:
         connection.tenant_name = COMPANY
     for name, code in ACCOUNTS:
         org.add_account(code, name)
-    for payee_id, payee_name in PAYEES:
-        if (payee_id, payee_name) != MISSING:
-            org.add_contact(payee_name, account_number=payee_id)
-    say(f"Xero double (with its identity endpoints) on {sim.url}; tenant id {sim.tenant_id}")
-    say(
-        "contacts: "
-        + ", ".join(f"{n} ({i})" for i, n in PAYEES if (i, n) != MISSING)
-        + f"; payee {MISSING[0]} ({MISSING[1]}) has no contact yet"
-    )
-    say(
-        "demo settings: SYNCBOT_SECRET_KEY made for this database only; "
-        "SYNCBOT_OUTAGE_THRESHOLD=1, SYNCBOT_PROBE_BASE_SECONDS=1, XERO_SETTLE_SECONDS=0"
-    )
+    for payee_id, payee_name in KNOWN:
+        org.add_contact(payee_name, account_number=payee_id)
+    double = f"Xero double (with its identity endpoints) on {sim.url}; tenant id {sim.tenant_id}"
+    introduce(double, "contact", "XERO_SETTLE_SECONDS")
     # A refresh token from the double's grant, then the real headless path of `syncbot connect
     # xero --refresh-token`: a refresh proves it, the rotated tokens are stored encrypted, the
     # organisation is probed.

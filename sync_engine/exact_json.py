@@ -22,22 +22,30 @@ class AmountRefused(ValueError):
     """An amount that cannot be booked as given; the text says why, in the admin's words."""
 
 
-def exact_amount(amount: Decimal, currency: str, *, ledger: str, max_places: int = 2) -> Decimal:
-    """The amount at the currency's minor units; AmountRefused if `ledger` cannot book it as is
-    (not positive, more decimals than the currency has, or a currency with over `max_places`)."""
+def exact_amount(
+    amount: Decimal,
+    currency: str,
+    *,
+    ledger: str,
+    max_places: int = 2,
+    refused: type[Exception] = AmountRefused,
+) -> Decimal:
+    """The amount at the currency's minor units; `refused` (the adapter's own error, else
+    AmountRefused) if `ledger` cannot book it as is (not positive, more decimals than the
+    currency has, or a currency with over `max_places`)."""
     try:
         places = minor_unit(currency)
     except MoneyError as exc:
-        raise AmountRefused(str(exc)) from None
+        raise refused(str(exc)) from None
     if places > max_places:
-        raise AmountRefused(
+        raise refused(
             f"{currency} has {places} decimal places: {ledger} takes at most {max_places}"
         )
     exponent = amount.as_tuple().exponent
     if not isinstance(exponent, int) or amount <= 0:
-        raise AmountRefused(f"amount {amount} must be a positive number")
+        raise refused(f"amount {amount} must be a positive number")
     if -exponent > places and amount != amount.quantize(Decimal(1).scaleb(-places)):
-        raise AmountRefused(f"amount {amount} has more than {places} decimal places for {currency}")
+        raise refused(f"amount {amount} has more than {places} decimal places for {currency}")
     return amount.quantize(Decimal(1).scaleb(-places))
 
 

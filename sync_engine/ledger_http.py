@@ -3,13 +3,19 @@
 A request that never reached the ledger (`Unsent`) cannot have acted; one sent without an
 answer (`Lost`: a timeout or a reset after sending, an answer cut short) may have. The body is
 read up to a bound (`read_capped`: None past it), and a Retry-After is read as seconds, capped.
+A call carries the access token a `TokenKeeper` hands out (`with_token`): a 401 gets one fresh
+token and one repeat.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
 import httpx
 
 from sync_engine.bounded_reads import read_capped
+from sync_engine.credentials import CredentialsError, TokenKeeper
 
 MAX_RETRY_AFTER = 3600.0
 
@@ -20,6 +26,20 @@ class Unsent(Exception):
 
 class Lost(Exception):
     """The request was sent and no answer came back (timeout, reset): it may have acted."""
+
+
+def json_client(
+    base_url: str, concurrency: int, timeout: float, transport: httpx.BaseTransport | None
+) -> httpx.Client:
+    """An HTTP client for one company's API: JSON accepted, at most `concurrency` connections."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    return httpx.Client(
+        base_url=base_url,
+        headers={"Accept": "application/json"},
+        timeout=httpx.Timeout(timeout),
+        limits=limits,
+        transport=transport,
+    )
 
 
 def retry_after(headers: httpx.Headers, cap: float = MAX_RETRY_AFTER) -> float | None:
@@ -53,3 +73,34 @@ def send_capped(
     finally:
         raw.close()
     return raw, body
+
+
+class _Answered(Protocol):
+    @property
+    def status(self) -> int: ...
+
+
+A = TypeVar("A", bound=_Answered)
+
+
+def access_token(keeper: TokenKeeper, refused: str | None, ledger: str) -> str:
+    """An access token (after a 401 with `refused`: a fresh one); CredentialsError for auth
+    failures, Unsent when the token endpoint could not answer (nothing was sent)."""
+    try:
+        if refused is None:
+            return keeper.access_token()
+        return keeper.after_unauthorized(refused)
+    except CredentialsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the token endpoint's outage: nothing was sent
+        raise Unsent(f"the {ledger} token refresh failed: {type(exc).__name__}") from None
+
+
+def with_token(keeper: TokenKeeper, ledger: str, send: Callable[[str], A]) -> A:
+    """`send(token)`; after a 401 (the token may have expired in flight, or been revoked) one
+    fresh token and one repeat."""
+    token = access_token(keeper, None, ledger)
+    reply = send(token)
+    if reply.status == 401:
+        reply = send(access_token(keeper, token, ledger))
+    return reply

@@ -1,14 +1,20 @@
-"""A pacing rate limiter shared by the sending threads: requests evenly spaced, never a burst.
+"""Rate limiters shared by the sending threads: even pacing, or a sliding window.
 
-With `per_minute` N, requests leave at least 60/N seconds apart (plus a 1% margin for the
-jitter between leaving here and arriving there), so any 60-second window the gateway looks at
-holds at most N of them, and the gateway never needs to answer 429.
+`RateLimiter` spaces requests evenly: with `per_minute` N they leave at least 60/N seconds apart
+(plus a 1% margin for the jitter between leaving here and arriving there), so any 60-second
+window the gateway looks at holds at most N of them, and the gateway never needs to answer 429.
+
+`SlidingWindowLimiter` lets a burst of up to N go at once and holds the N+1st until the first
+has left the window (60 s plus the same 1% margin), for a ledger whose limit is N in any
+sliding 60-second window (Xero). Both share `pause` (Retry-After) and `reserve` (`Pacer`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable
 
 WINDOW_SECONDS = 60.0
@@ -19,20 +25,13 @@ MARGIN = 0.01
 MAX_PAUSE_SECONDS = 60.0
 
 
-class RateLimiter:
-    """Hands out evenly spaced send times; `pause` holds every request back (Retry-After)."""
+class Pacer(ABC):
+    """The shared half: a thread's reserved slot, `pause` for every request, the waiting."""
 
-    def __init__(
-        self,
-        per_minute: int,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float], sleep: Callable[[float], None]):
         self.per_minute = per_minute
-        self.interval = WINDOW_SECONDS / per_minute * (1 + MARGIN) if per_minute > 0 else 0.0
         self._clock = clock
         self._sleep = sleep
-        self._next_free = 0.0
         self._paused_until = 0.0
         self._lock = threading.Lock()
         self._reserved = threading.local()
@@ -47,7 +46,9 @@ class RateLimiter:
         if getattr(self._reserved, "held", False):
             self._reserved.held = False
             return
-        wait = self._take()
+        with self._lock:
+            now = self._clock()
+            wait = self._book(max(now, self._paused_until)) - now
         while wait > 0:
             self._sleep(wait)
             # a pause may have come in while this thread slept
@@ -59,12 +60,63 @@ class RateLimiter:
         with self._lock:
             until = self._clock() + min(seconds, MAX_PAUSE_SECONDS)
             self._paused_until = max(self._paused_until, until)
-            self._next_free = max(self._next_free, until)
+            self._paused(self._paused_until)
 
-    def _take(self) -> float:
-        """Book the next send time and return how long to wait for it."""
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next_free, self._paused_until)
-            self._next_free = slot + self.interval
-            return slot - now
+    @abstractmethod
+    def _book(self, earliest: float) -> float:
+        """Book (under the lock) the first send time at or after `earliest` the limit allows."""
+
+    @abstractmethod
+    def _paused(self, until: float) -> None:
+        """Called under the lock when a pause holds requests back until `until`."""
+
+
+class RateLimiter(Pacer):
+    """Hands out evenly spaced send times; `pause` holds every request back (Retry-After)."""
+
+    def __init__(
+        self,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(per_minute, clock, sleep)
+        self.interval = WINDOW_SECONDS / per_minute * (1 + MARGIN) if per_minute > 0 else 0.0
+        self._next_free = 0.0
+
+    def _book(self, earliest: float) -> float:
+        slot = max(earliest, self._next_free)
+        self._next_free = slot + self.interval
+        return slot
+
+    def _paused(self, until: float) -> None:
+        self._next_free = max(self._next_free, until)
+
+
+class SlidingWindowLimiter(Pacer):
+    """At most `per_minute` send times in any 60 s window (plus 1%): a burst goes at once."""
+
+    def __init__(
+        self,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(per_minute, clock, sleep)
+        self.window = WINDOW_SECONDS * (1 + MARGIN)
+        # the last `per_minute` send times handed out, oldest first (never decreasing)
+        self._sent: deque[float] = deque(maxlen=max(per_minute, 1))
+
+    def _book(self, earliest: float) -> float:
+        if self.per_minute <= 0:
+            return earliest
+        slot = earliest
+        if self._sent:
+            slot = max(slot, self._sent[-1])  # keep the times in order
+        if len(self._sent) == self.per_minute:
+            slot = max(slot, self._sent[0] + self.window)  # the oldest leaves the window
+        self._sent.append(slot)
+        return slot
+
+    def _paused(self, until: float) -> None:
+        """Nothing to move: every booking starts at or after the pause's end already."""

@@ -183,7 +183,8 @@ class Sender:
                 backoff=self.backoff,
                 uniform=self.uniform,
                 notes=self.notes,
-                alerts=not down,  # during an outage its one message replaces per-record alerts
+                # During an outage or a pause its one message replaces per-record alerts.
+                alerts=not down and pause_in_force(self.ledger, now) is None,
             )
         self.checkpoint("committed", names)
         self.telemetry.attempted(sent, results, plan.trigger, plan.retry_event_id)

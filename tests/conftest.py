@@ -152,15 +152,20 @@ def import_chunks() -> ImportChunks:
 def make_engine_for(
     database_url: str, sim: GatewaySimulator, clock: FakeClock, import_chunks: ImportChunks
 ) -> Iterator[Callable[..., SyncEngine]]:
-    """Build engines on the test's database and simulator; all are closed afterwards."""
+    """Build engines on the test's database and simulator; all are closed afterwards. The
+    overrides are settings, but for `checkpoint`, `ledger` (an adapter to use instead of the
+    settings') and `rng`, which go to `build_engine`."""
     engines: list[SyncEngine] = []
 
     def build(**overrides: object) -> SyncEngine:
         checkpoint = overrides.pop("checkpoint", None)
+        ledger = overrides.pop("ledger", None)
         rng = overrides.pop("rng", None) or random.Random(7)
         kwargs: dict[str, object] = {"clock": clock, "rng": rng, "import_chunks": import_chunks}
         if checkpoint is not None:
             kwargs["checkpoint"] = checkpoint
+        if ledger is not None:
+            kwargs["ledger"] = ledger
         engine = build_engine(settings_for(database_url, sim.url, **overrides), **kwargs)  # type: ignore[arg-type]
         engines.append(engine)
         return engine

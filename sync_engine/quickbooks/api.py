@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from sync_engine.credentials import CredentialsError, TokenKeeper
-from sync_engine.ledger_http import Lost, Unsent, retry_after, send_capped
+from sync_engine.credentials import TokenKeeper
+from sync_engine.ledger_http import Lost, Unsent, json_client, retry_after, send_capped, with_token
 from sync_engine.quickbooks.bills import loads
 from sync_engine.ratelimit import RateLimiter
 
@@ -70,16 +70,8 @@ class QboApi:
         self._keeper = keeper
         self._minor = str(minor_version)
         self._observe = observe
-        limits = httpx.Limits(
-            max_connections=pace.concurrency, max_keepalive_connections=pace.concurrency
-        )
-        self._http = httpx.Client(
-            base_url=f"{base_url.rstrip('/')}/v3/company/{realm_id}",
-            headers={"Accept": "application/json"},
-            timeout=httpx.Timeout(timeout),
-            limits=limits,
-            transport=transport,
-        )
+        company_url = f"{base_url.rstrip('/')}/v3/company/{realm_id}"
+        self._http = json_client(company_url, pace.concurrency, timeout, transport)
         per_minute = min(pace.rate_per_minute, pace.rate_per_second * 60)
         self.limiter = RateLimiter(per_minute)
         self.batch_limiter = RateLimiter(pace.batch_per_minute)
@@ -104,24 +96,10 @@ class QboApi:
     def _call(
         self, method: str, path: str, params: dict[str, str], content: str | None, route: str
     ) -> Reply:
-        token = self._token(None)
-        reply = self._send(method, path, params, content, route, token)
-        if reply.status == 401:
-            # The token may have expired in flight, or been revoked: one fresh token, once.
-            token = self._token(token)
-            reply = self._send(method, path, params, content, route, token)
-        return reply
+        def send(token: str) -> Reply:
+            return self._send(method, path, params, content, route, token)
 
-    def _token(self, refused: str | None) -> str:
-        """An access token (after a 401: a fresh one); CredentialsError for auth failures."""
-        try:
-            if refused is None:
-                return self._keeper.access_token()
-            return self._keeper.after_unauthorized(refused)
-        except CredentialsError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the token endpoint's outage: nothing was sent
-            raise Unsent(f"the QuickBooks token refresh failed: {type(exc).__name__}") from None
+        return with_token(self._keeper, "QuickBooks", send)
 
     def _send(
         self,

@@ -82,10 +82,7 @@ def batch_request_id(realm_id: str, items: list[tuple[str, int]]) -> str:
 
 def exact_amount(amount: Decimal, currency: str) -> Decimal:
     """The amount at the currency's minor units; BillRefused if it cannot be booked as is."""
-    try:
-        return exact_json.exact_amount(amount, currency, ledger="QuickBooks")
-    except exact_json.AmountRefused as exc:
-        raise BillRefused(str(exc)) from None
+    return exact_json.exact_amount(amount, currency, ledger="QuickBooks", refused=BillRefused)
 
 
 def bill_dates(posting: Posting, timezone: str, due_days: int) -> tuple[date, date]:

@@ -13,42 +13,21 @@ from typing import Any
 
 from sync_engine.connecting import ConnectRefused
 from sync_engine.credentials import QUICKBOOKS, Tokens
-from sync_engine.quickbooks.oauth import MissingSetting, QuickBooksOAuth
+from sync_engine.oauth_connector import OAuthConnector
+from sync_engine.quickbooks.oauth import QuickBooksOAuth
 from sync_engine.settings import Settings
 
 REALM_ID = re.compile(r"^[0-9]{1,32}$")  # Intuit's realm ids are decimal numbers
 
 
-class QuickBooksConnector:
+class QuickBooksConnector(OAuthConnector):
     """Connects one QuickBooks Online company through Intuit's OAuth 2.0 endpoints."""
 
     ledger = QUICKBOOKS
     title = "QuickBooks"
 
     def __init__(self, settings: Settings, **options: Any) -> None:
-        self._settings = settings
-        self._oauth = QuickBooksOAuth(settings, **options)
-
-    def redirect_uri(self) -> str:
-        """QBO_REDIRECT_URI, registered with the Intuit app."""
-        if not self._settings.qbo_redirect_uri:
-            raise MissingSetting(
-                "QBO_REDIRECT_URI is not set: register http://localhost:PORT/callback with the"
-                " Intuit app and set it here too"
-            )
-        return self._settings.qbo_redirect_uri
-
-    def authorization_url(self, state: str) -> str:
-        """Intuit's consent page for the accounting scope."""
-        return self._oauth.authorization_url(state)
-
-    def exchange(self, code: str) -> Tokens:
-        """Trade the redirect's code for the first token set."""
-        return self._oauth.exchange(code)
-
-    def refresh(self, refresh_token: str) -> Tokens:
-        """Prove a refresh token obtained elsewhere (it rotates: the new set is stored)."""
-        return self._oauth.refresh(refresh_token)
+        super().__init__(settings, QuickBooksOAuth(settings, **options))
 
     def company(self, callback: Mapping[str, str], tokens: Tokens, wanted: str | None) -> str:
         """The realm id Intuit sent back with the code (else the one named); a realm other
@@ -83,7 +62,3 @@ class QuickBooksConnector:
     def settings_for(self, company_id: str) -> Settings:
         """The settings with the QuickBooks adapter and this realm chosen."""
         return self._settings.model_copy(update={"ledger": QUICKBOOKS, "qbo_realm_id": company_id})
-
-    def close(self) -> None:
-        """Release the token endpoint's connections."""
-        self._oauth.close()

@@ -9,9 +9,6 @@ failed query is shared with them but never cached.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -21,16 +18,13 @@ from sync_engine.contract import Posting
 from sync_engine.quickbooks.api import QboApi, Reply
 from sync_engine.quickbooks.bills import doc_number, escape_literal, is_ours
 from sync_engine.quickbooks.faults import Fault, raw_text, read_faults, verdict_of
+from sync_engine.resolving import CachedResolver, Unresolved
 from sync_engine.single_flight import SingleFlight
 
 ACCOUNT_TTL = 600.0
 PREFERENCES_TTL = 3600.0
 EXPENSE_TYPES = ("Expense", "Other Expense", "Cost of Goods Sold")
 MAX_ENTITIES = 1000
-
-
-class Unresolved(Exception):
-    """No vendor or account fits: nothing is sent; the message says what to fix."""
 
 
 class QueryFailed(Exception):
@@ -68,22 +62,14 @@ class Currency:
     book_close_date: str | None
 
 
-class Resolver:
+class Resolver(CachedResolver[QboApi]):
     """One realm's vendor, account and preference lookups, with their caches."""
 
-    def __init__(
-        self,
-        api: QboApi,
-        defaults: Mapping[str, str | None],
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._api, self._defaults, self._clock = api, defaults, clock
-        self._lock = threading.Lock()
+    def _new_caches(self) -> None:
         self._vendors: dict[str, str] = {}
         self._accounts: dict[str, tuple[str, float]] = {}
         self._prefs: tuple[Currency, float] | None = None
-        # One query per vendor / account code / preferences read at a time (cold caches).
-        self._ids: SingleFlight[str | None] = SingleFlight()
+        # One preferences read at a time (cold cache); vendors and accounts: `resolved`.
         self._prefs_flight: SingleFlight[Currency] = SingleFlight()
 
     def _entities(
@@ -111,18 +97,15 @@ class Resolver:
 
     def vendor(self, posting: Posting) -> str:
         """The Id of the one active vendor of the payee (by AcctNum, then by DisplayName)."""
-        found = self.cached_vendor(posting.payee_id)
-        if found is None:
-            found = self._ids.run(("vendor", posting.payee_id), partial(self._find_vendor, posting))
-        if found is None:
-            raise Unresolved(vendor_message(posting))
-        return found
+        return self.resolved(
+            ("vendor", posting.payee_id),
+            partial(self.cached_vendor, posting.payee_id),
+            partial(self._find_vendor, posting),
+            vendor_message(posting),
+        )
 
     def _find_vendor(self, posting: Posting) -> str | None:
         """Ask QuickBooks for the payee's vendor (one thread per payee at a time); cache it."""
-        cached = self.cached_vendor(posting.payee_id)
-        if cached is not None:
-            return cached  # found by the call just before this one
         for field, literal in (("AcctNum", posting.payee_id), ("DisplayName", posting.payee_name)):
             found = self._entities("Vendor", field, literal)
             active = [e for e in found or [] if e.get("Active", True) is True]
@@ -142,10 +125,6 @@ class Resolver:
         with self._lock:
             self._vendors.pop(payee_id, None)
 
-    def account_code(self, posting: Posting) -> str | None:
-        """The record's account code, or its kind's default."""
-        return posting.account_code or self._defaults.get(posting.kind)
-
     def account(self, posting: Posting) -> str:
         """The Id of the one active expense account the record's code names."""
         code = self.account_code(posting)
@@ -154,12 +133,12 @@ class Resolver:
                 f"No QuickBooks account is set for {posting.kind} records: give {posting.source_id}"
                 f" an account code or set QBO_ACCOUNT_{posting.kind.upper()}, then retry."
             )
-        found = self._cached_account(code, self._clock())
-        if found is None:
-            found = self._ids.run(("account", code), partial(self._find_account, code))
-        if found is None:
-            raise Unresolved(account_message(code, posting.source_id))
-        return found
+        return self.resolved(
+            ("account", code),
+            lambda: self._cached_account(code, self._clock()),
+            partial(self._find_account, code),
+            account_message(code, posting.source_id),
+        )
 
     def _cached_account(self, code: str, now: float) -> str | None:
         with self._lock:
@@ -169,9 +148,6 @@ class Resolver:
     def _find_account(self, code: str) -> str | None:
         """Ask QuickBooks for the code's account (one thread per code at a time); cache it."""
         now = self._clock()
-        cached = self._cached_account(code, now)
-        if cached is not None:
-            return cached  # found by the call just before this one
         steps = (
             [("Id", code[3:])] if code.startswith("id:") else [("AcctNum", code), ("Name", code)]
         )

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 from storage.vocabulary import ErrorClass, Outcome
 from sync_engine.credentials import CredentialsError
+from sync_engine.ledger_groups import auth_failure
 from sync_engine.post_result import PostResult
 from sync_engine.quickbooks import bills
+from sync_engine.quickbooks.answers import fault_text, read_answer
 from sync_engine.quickbooks.api import Lost, Reply, Unsent
 from sync_engine.quickbooks.faults import Verdict, raw_text, read_faults, verdict_of
 from sync_engine.quickbooks.messages import AUTH_EXPIRED
@@ -43,7 +45,7 @@ class Sending:
             return [ledger.failed(p.key, text, ErrorClass.TRANSIENT) for p in prepared]
         if isinstance(exc, CredentialsError):
             ledger.note_answered([p.key for p in prepared])
-            text = f"{AUTH_EXPIRED} ({exc})"
+            text = auth_failure(AUTH_EXPIRED, exc)
             return [ledger.failed(p.key, text, ErrorClass.AUTH) for p in prepared]
         text = f"QuickBooks did not answer ({exc})"
         return [ledger.uncertain(p.key, p.posting, text, None) for p in prepared]
@@ -59,7 +61,7 @@ class Sending:
         if reply.body is None and 200 <= reply.status < 300:
             text = f"QuickBooks answered {reply.status} unreadably"
             return ledger.uncertain(prepared.key, prepared.posting, text, reply.status)
-        return ledger.read_answer(prepared, reply.status, reply.body, reply.tid, reply.retry_after)
+        return read_answer(ledger, prepared, reply.status, reply.body, reply.tid, reply.retry_after)
 
     def _batch(self, prepared: list[Prepared]) -> list[PostResult]:
         ledger = self._ledger
@@ -93,8 +95,8 @@ class Sending:
             # next send is a new request, not the stored refusal replayed).
             refused = verdict == Verdict.REFUSED
             ledger.note_answered([p.key for p in prepared], next_generation=refused)
-            text = ledger.fault_text(
-                prepared[0], reply.status, faults, reply.tid, reply.retry_after
+            text = fault_text(
+                ledger, prepared[0], reply.status, faults, reply.tid, reply.retry_after
             )
             return [ledger.failed(p.key, text, error_class, reply) for p in prepared]
         said = raw_text(reply.status, faults, reply.tid)
@@ -120,7 +122,7 @@ class Sending:
             # An item's Fault carries no status: a ValidationFault reads as a 400, others a 500.
             kind = faults[0].type.lower() if faults else ""
             status = 200 if not faults else 400 if kind == "validationfault" else 500
-            results.append(self._ledger.read_answer(one, status, item, reply.tid, booked=booked))
+            results.append(read_answer(self._ledger, one, status, item, reply.tid, booked=booked))
         self._ledger.note_answered(booked)  # one transaction for the batch's Bills
         return results
 

@@ -32,6 +32,7 @@ from sync_engine.credentials import (
 )
 from sync_engine.errors import GatewayUnreachable
 from sync_engine.ledger import LedgerLimits, LedgerPause
+from sync_engine.ledger_groups import SendLogLedger, auth_failure
 from sync_engine.post_result import PostResult
 from sync_engine.secret_box import SecretBox
 from sync_engine.send_log import SendEntry, SendLog
@@ -73,8 +74,12 @@ def choose_tenant(settings: Settings, send_log: SendLog) -> tuple[str, str | Non
     return (stored[0], None) if stored else ("", None)
 
 
-class XeroLedger:
+class XeroLedger(SendLogLedger[Prepared]):
     """One Xero organisation as a `Ledger` (see the module's docstring)."""
+
+    title = "Xero"
+    noun = "bill"
+    api: XeroApi
 
     def __init__(
         self,
@@ -87,15 +92,16 @@ class XeroLedger:
         monotonic: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self._settings, self._log = settings, send_log
         self.tenant_id, self.tenant_problem = choose_tenant(settings, send_log)
-        self.scope = f"{XERO}:{self.tenant_id}"
-        self._oauth: Any = None
+        limits = LedgerLimits(
+            settings.xero_batch_size, settings.xero_concurrency, settings.xero_timeout_seconds
+        )
+        super().__init__(settings, send_log, f"{XERO}:{self.tenant_id}", limits)
         if refresh is None:
             from sync_engine.xero.oauth import XeroOAuth
 
-            self._oauth = XeroOAuth(settings, transport=transport)
-            refresh = self._oauth.refresh
+            oauth = XeroOAuth(settings, transport=transport)
+            self.oauth, refresh = oauth, oauth.refresh
         box = SecretBox(settings.secret_key)
         keeper = TokenKeeper(
             send_log.database, box, XERO, self.tenant_id, refresh, clock=send_log.clock
@@ -123,20 +129,12 @@ class XeroLedger:
             Kind.HONORARIUM: settings.xero_account_honorarium,
         }
         self.resolver = Resolver(self.api, defaults, clock=monotonic or time.monotonic)
-        self._limits = LedgerLimits(
-            settings.xero_batch_size, settings.xero_concurrency, settings.xero_timeout_seconds
-        )
         self.sending = Sending(self)
 
     @property
-    def settings(self) -> Settings:
-        """The adapter's settings."""
-        return self._settings
-
-    @property
-    def log(self) -> SendLog:
-        """The send log the adapter notes its writes in."""
-        return self._log
+    def settle_seconds(self) -> float:
+        """XERO_SETTLE_SECONDS: the wait after a send before an unanswered one is looked up."""
+        return self._settings.xero_settle_seconds
 
     def organisation_name(self) -> str | None:
         """The organisation's name as stored when it was connected (None if unknown)."""
@@ -145,34 +143,9 @@ class XeroLedger:
                 return status.company_name
         return None
 
-    def note_sending(self, prepared: list[Prepared]) -> None:
-        """Persist each write's generation and time before it leaves."""
-        self._log.sending(
-            self.scope, [(p.key, p.posting.source_id, p.generation) for p in prepared]
-        )
-
-    def note_answered(self, keys: list[str], *, next_generation: bool = False) -> None:
-        """Writes answered (booked, or refused: `next_generation`, the next send is new)."""
-        self._log.answered(self.scope, keys, next_generation=next_generation)
-
-    @property
-    def limits(self) -> LedgerLimits:
-        """Items per batch, requests at once and the request timeout, as configured."""
-        return self._limits
-
-    def reserve(self) -> None:
-        """Take this thread's next slot under the rate limit now."""
-        self.api.limiter.reserve()
-
     def paused(self) -> LedgerPause | None:
         """The tenant's day pause: its budget spent, or Xero's daily limit answered."""
         return self.budget.paused()
-
-    def close(self) -> None:
-        """Close the connection pools."""
-        self.api.close()
-        if self._oauth is not None:
-            self._oauth.close()
 
     def check_tenant(self) -> None:
         """CredentialsError when no one tenant is configured (several stored, none named)."""
@@ -205,11 +178,6 @@ class XeroLedger:
         """The InvoiceID of the bill booked under `key`, or None (never sent, or no bill)."""
         return booked_id(self, key)
 
-    def wait(self, entry: SendEntry) -> float:
-        """Seconds until an unanswered send may be looked up (settle time after the last)."""
-        settle = timedelta(seconds=self._settings.xero_settle_seconds)
-        return (entry.last_sent_at + settle - self._log.clock()).total_seconds()
-
     def in_window(self, entry: SendEntry) -> bool:
         """Whether the key of this send may still be sent again (Xero still holds it)."""
         window = timedelta(seconds=self._settings.xero_key_window_seconds)
@@ -217,47 +185,20 @@ class XeroLedger:
 
     # -- posting ------------------------------------------------------------------------------
 
-    def post(self, key: str, posting: Posting) -> PostResult:
-        """Post one record as one bill (looking up first if an earlier send is unanswered)."""
-        return self.post_batch([(key, posting)])[0]
+    def may_resend(self, key: str, entry: SendEntry) -> bool:
+        """Whether an unanswered single send may go again identically (`Sending.may_resend`)."""
+        return self.sending.may_resend(key, entry)
 
-    def post_batch(self, items: list[tuple[str, Posting]]) -> list[PostResult]:
-        """Post records (batches of `XERO_BATCH_SIZE`); one result per item, in order."""
-        results: list[PostResult] = []
-        size = self._limits.max_batch
-        for start in range(0, len(items), size):
-            results.extend(self._post_group(items[start : start + size]))
-        return results
+    def settle_entry(self, key: str, posting: Posting, entry: SendEntry) -> PostResult | None:
+        """Settle an unanswered send by lookup (`settling.settle`)."""
+        return settle(self, key, posting, entry)
 
-    def _post_group(self, items: list[tuple[str, Posting]]) -> list[PostResult]:
-        entries = self._log.entries(self.scope, [key for key, _ in items])
-        done: dict[int, PostResult] = {}
-        ready: list[tuple[int, Prepared]] = []
-        for index, (key, posting) in enumerate(items):
-            entry = entries.get(key)
-            generation = entry.generation if entry is not None else 0
-            resend = False
-            if entry is not None and not entry.answered:
-                if self.sending.may_resend(key, entry):
-                    resend = True
-                else:
-                    settled = settle(self, key, posting, entry)
-                    if settled is not None:
-                        done[index] = settled
-                        continue
-                    generation += 1  # none of ours: the next send is a new request
-            prepared = self._prepare(key, posting, generation, resend)
-            if isinstance(prepared, PostResult):
-                done[index] = prepared
-            else:
-                ready.append((index, prepared))
-        sent = self.sending.send([p for _, p in ready]) if ready else []
-        for (index, _), result in zip(ready, sent, strict=True):
-            done[index] = result
-        return [done[i] for i in range(len(items))]
+    def send(self, prepared: list[Prepared]) -> list[PostResult]:
+        """One `PUT /Invoices` for the group (`sending.Sending`); one result per write."""
+        return self.sending.send(prepared)
 
-    def _prepare(
-        self, key: str, posting: Posting, generation: int, resend: bool
+    def prepare(
+        self, key: str, posting: Posting, generation: int, resend: bool = False
     ) -> Prepared | PostResult:
         """Resolve the contact and account and write the invoice; a failure result if not."""
         try:
@@ -283,7 +224,7 @@ class XeroLedger:
         except DayPaused as exc:
             return self.day_paused(key, exc.pause)
         except CredentialsError as exc:
-            return self.failed(key, f"{messages.auth_expired()} ({exc})", ErrorClass.AUTH)
+            return self.failed(key, auth_failure(messages.auth_expired(), exc), ErrorClass.AUTH)
         return Prepared(key, posting, generation, contact, body, resend)
 
     @staticmethod
@@ -297,7 +238,9 @@ class XeroLedger:
         """A definite failure: nothing was booked."""
         return PostResult(key, Outcome.FAILED, status, None, text, error_class, retry_after)
 
-    def day_paused(self, key: str, pause: LedgerPause) -> PostResult:
-        """Nothing sent: the tenant's day is spent (429, until the pause ends)."""
+    def day_paused(self, key: str, pause: LedgerPause, said: str = "") -> PostResult:
+        """Nothing booked: the tenant's day is spent (429, until the pause ends); `said`:
+        Xero's own words when it answered the 429 (none when syncbot's budget refused)."""
         wait = self.budget.seconds_left(pause)
-        return self.failed(key, pause.reason, ErrorClass.TRANSIENT, 429, wait)
+        text = f"{pause.reason} [{said}]" if said else pause.reason
+        return self.failed(key, text, ErrorClass.TRANSIENT, 429, wait)

@@ -21,10 +21,18 @@ from typing import Any
 
 import httpx
 
-from sync_engine.credentials import CredentialsError, TokenKeeper
+from sync_engine.credentials import TokenKeeper
 from sync_engine.ledger import LedgerPause
-from sync_engine.ledger_http import Lost, Unsent, retry_after, send_capped
-from sync_engine.ratelimit import RateLimiter
+from sync_engine.ledger_http import (
+    Lost,
+    Unsent,
+    access_token,
+    json_client,
+    retry_after,
+    send_capped,
+    with_token,
+)
+from sync_engine.ratelimit import SlidingWindowLimiter
 from sync_engine.xero.budget import DailyBudget, midnight_after
 from sync_engine.xero.invoices import read_json
 
@@ -86,15 +94,8 @@ class XeroApi:
         self.budget = budget
         self._keeper, self._observe = keeper, observe
         self._connections_url = connections_url
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            headers={"Accept": "application/json"},
-            timeout=httpx.Timeout(timeout),
-            limits=limits,
-            transport=transport,
-        )
-        self.limiter = RateLimiter(rate_per_minute, clock=monotonic, sleep=sleep)
+        self._http = json_client(base_url.rstrip("/"), concurrency, timeout, transport)
+        self.limiter = SlidingWindowLimiter(rate_per_minute, clock=monotonic, sleep=sleep)
         self._in_flight = threading.BoundedSemaphore(concurrency)
 
     def close(self) -> None:
@@ -112,7 +113,7 @@ class XeroApi:
 
     def connections(self) -> Reply:
         """GET the connections list (Bearer only, no tenant header, outside the budget)."""
-        token = self._token(None)
+        token = access_token(self._keeper, None, "Xero")
         request = self._http.build_request(
             "GET", self._connections_url, headers={"Authorization": f"Bearer {token}"}
         )
@@ -127,42 +128,20 @@ class XeroApi:
         key: str | None,
         route: str,
     ) -> Reply:
-        token = self._token(None)
-        reply = self._send(self._request(method, path, params, content, key, token), route)
-        if reply.status == 401:
-            # The token may have expired in flight, or been revoked: one fresh token, once.
-            token = self._token(token)
-            reply = self._send(self._request(method, path, params, content, key, token), route)
-        return reply
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, str],
-        content: bytes | None,
-        key: str | None,
-        token: str,
-    ) -> httpx.Request:
-        headers = {"Authorization": f"Bearer {token}", "xero-tenant-id": self.tenant_id}
+        headers = {"xero-tenant-id": self.tenant_id}
         if content is not None:
             headers["Content-Type"] = "application/json"
         if key is not None:
             headers["Idempotency-Key"] = key
-        return self._http.build_request(
-            method, path, params=params, headers=headers, content=content
-        )
 
-    def _token(self, refused: str | None) -> str:
-        """An access token (after a 401: a fresh one); CredentialsError for auth failures."""
-        try:
-            if refused is None:
-                return self._keeper.access_token()
-            return self._keeper.after_unauthorized(refused)
-        except CredentialsError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the token endpoint's outage: nothing was sent
-            raise Unsent(f"the Xero token refresh failed: {type(exc).__name__}") from None
+        def send(token: str) -> Reply:
+            bearer = {"Authorization": f"Bearer {token}", **headers}
+            request = self._http.build_request(
+                method, path, params=params, headers=bearer, content=content
+            )
+            return self._send(request, route)
+
+        return with_token(self._keeper, "Xero", send)
 
     def _send(self, request: httpx.Request, route: str, budgeted: bool = True) -> Reply:
         self.limiter.acquire()

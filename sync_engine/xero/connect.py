@@ -14,7 +14,7 @@ from typing import Any
 
 from sync_engine.connecting import ConnectRefused
 from sync_engine.credentials import XERO, Tokens
-from sync_engine.oauth_client import MissingSetting
+from sync_engine.oauth_connector import OAuthConnector
 from sync_engine.settings import Settings
 from sync_engine.xero.oauth import GUID, Tenant, XeroOAuth
 
@@ -22,37 +22,16 @@ MAX_LISTED = 20  # organisations named in a refusal; the rest are counted
 MAX_SHOWN_NAME = 80
 
 
-class XeroConnector:
+class XeroConnector(OAuthConnector):
     """Connects one Xero organisation through Xero's identity endpoints."""
 
     ledger = XERO
     title = "Xero"
+    _oauth: XeroOAuth
 
     def __init__(self, settings: Settings, **options: Any) -> None:
-        self._settings = settings
-        self._oauth = XeroOAuth(settings, **options)
+        super().__init__(settings, XeroOAuth(settings, **options))
         self._refs: dict[str, str | None] = {}
-
-    def redirect_uri(self) -> str:
-        """XERO_REDIRECT_URI, registered with the Xero app."""
-        if not self._settings.xero_redirect_uri:
-            raise MissingSetting(
-                "XERO_REDIRECT_URI is not set: register http://localhost:PORT/callback with the"
-                " Xero app (developer.xero.com) and set it here too"
-            )
-        return self._settings.xero_redirect_uri
-
-    def authorization_url(self, state: str) -> str:
-        """Xero's consent page for XERO_SCOPES."""
-        return self._oauth.authorization_url(state)
-
-    def exchange(self, code: str) -> Tokens:
-        """Trade the redirect's code for the first token set."""
-        return self._oauth.exchange(code)
-
-    def refresh(self, refresh_token: str) -> Tokens:
-        """Prove a refresh token obtained elsewhere (it rotates: the new set is stored)."""
-        return self._oauth.refresh(refresh_token)
 
     def company(self, callback: Mapping[str, str], tokens: Tokens, wanted: str | None) -> str:
         """The tenant: the only organisation connected, or the one named (`wanted`, else
@@ -97,10 +76,6 @@ class XeroConnector:
     def settings_for(self, company_id: str) -> Settings:
         """The settings with the Xero adapter and this tenant chosen."""
         return self._settings.model_copy(update={"ledger": XERO, "xero_tenant_id": company_id})
-
-    def close(self) -> None:
-        """Release the identity endpoints' connections."""
-        self._oauth.close()
 
 
 def _find(tenants: list[Tenant], tenant_id: str) -> Tenant | None:

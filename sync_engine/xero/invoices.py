@@ -64,14 +64,6 @@ def batch_key(tenant_id: str, items: list[tuple[str, int]]) -> str:
     return f"sbb-{digest[:40]}"
 
 
-def exact_amount(amount: Decimal, currency: str) -> Decimal:
-    """The amount at the currency's minor units; InvoiceRefused if Xero cannot book it as is."""
-    try:
-        return exact_json.exact_amount(amount, currency, ledger="Xero")
-    except exact_json.AmountRefused as exc:
-        raise InvoiceRefused(str(exc)) from None
-
-
 def invoice_dates(posting: Posting, timezone: str, due_days: int) -> tuple[date, date]:
     """Date (the approval's date in the ledger's zone) and DueDate (that plus due days)."""
     day = posting.approved_at.astimezone(ZoneInfo(timezone)).date()
@@ -107,7 +99,9 @@ def invoice_body(
 ) -> dict[str, Any]:
     """One invoice object of a `PUT /Invoices` (InvoiceRefused if the amount cannot be booked)."""
     try:
-        amount = exact_amount(posting.amount, posting.currency)
+        amount = exact_json.exact_amount(
+            posting.amount, posting.currency, ledger="Xero", refused=InvoiceRefused
+        )
     except InvoiceRefused as exc:
         raise InvoiceRefused(refused_message(posting.source_id, str(exc))) from None
     return {

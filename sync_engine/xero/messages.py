@@ -59,10 +59,10 @@ def subscription(state: str | None) -> str:
 
 def day_limit_message(resume_at: datetime) -> str:
     """429 with `X-Rate-Limit-Problem: day`: the tenant's daily call budget is spent."""
-    at = resume_at.astimezone(UTC).strftime("%H:%M")
+    at = resume_at.astimezone(UTC).strftime("%H:%M UTC on %Y-%m-%d")  # a day pause may end tomorrow
     return (
         "Xero's daily API limit for this organisation is used up; syncing resumes by itself at"
-        f" about {at} UTC."
+        f" about {at}."
     )
 
 

@@ -11,14 +11,11 @@ is shared with them but never cached.
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
 from sync_engine.contract import Posting
-from sync_engine.single_flight import SingleFlight
+from sync_engine.resolving import CachedResolver, Unresolved
 from sync_engine.xero.api import Reply, XeroApi
 from sync_engine.xero.messages import account_missing, contact_missing
 
@@ -26,10 +23,6 @@ ACCOUNT_TTL = 600.0
 MAX_ENTITIES = 1000
 MAX_FILTER_VALUE = 255
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-class Unresolved(Exception):
-    """No contact or account fits: nothing is sent; the message says what to fix."""
 
 
 class QueryFailed(Exception):
@@ -48,20 +41,12 @@ def _same_name(a: object, b: str) -> bool:
     return isinstance(a, str) and a.strip().casefold() == b.strip().casefold()
 
 
-class Resolver:
+class Resolver(CachedResolver[XeroApi]):
     """One tenant's contact, account and invoice reads, with their caches."""
 
-    def __init__(
-        self,
-        api: XeroApi,
-        defaults: Mapping[str, str | None],
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._api, self._defaults, self._clock = api, defaults, clock
-        self._lock = threading.Lock()
+    def _new_caches(self) -> None:
         self._contacts: dict[tuple[str, str], str] = {}
         self._accounts: dict[str, float] = {}
-        self._flight: SingleFlight[str | None] = SingleFlight()
 
     def _list(self, resource: str, params: dict[str, str]) -> list[dict[str, Any]]:
         reply = self._api.get(f"/{resource}", params)
@@ -78,18 +63,14 @@ class Resolver:
 
     def contact(self, posting: Posting) -> str:
         """The ContactID of the payee's one active contact (by AccountNumber, then Name)."""
-        found = self.cached_contact(posting.payee_id)
-        if found is None:
-            ask = partial(self._find_contact, posting)
-            found = self._flight.run(("contact", posting.payee_id), ask)
-        if found is None:
-            raise Unresolved(contact_missing(posting))
-        return found
+        return self.resolved(
+            ("contact", posting.payee_id),
+            partial(self.cached_contact, posting.payee_id),
+            partial(self._find_contact, posting),
+            contact_missing(posting),
+        )
 
     def _find_contact(self, posting: Posting) -> str | None:
-        cached = self.cached_contact(posting.payee_id)
-        if cached is not None:
-            return cached  # found by the call just before this one
         steps = []
         if len(posting.payee_id) <= 50:
             steps.append(("AccountNumber", posting.payee_id))
@@ -118,10 +99,6 @@ class Resolver:
 
     # -- accounts ---------------------------------------------------------------------------
 
-    def account_code(self, posting: Posting) -> str | None:
-        """The record's account code, or its kind's default."""
-        return posting.account_code or self._defaults.get(posting.kind)
-
     def account(self, posting: Posting) -> str:
         """The code of the one active, non-bank account the record names (checked in Xero)."""
         code = self.account_code(posting)
@@ -131,12 +108,12 @@ class Resolver:
                 f"{posting.source_id} an account code or set "
                 f"XERO_ACCOUNT_{posting.kind.upper()}, then retry."
             )
-        found = self._cached_account(code) or self._flight.run(
-            ("account", code), partial(self._find_account, code)
+        return self.resolved(
+            ("account", code),
+            partial(self._cached_account, code),
+            partial(self._find_account, code),
+            account_missing(code, posting.source_id),
         )
-        if found is None:
-            raise Unresolved(account_missing(code, posting.source_id))
-        return found
 
     def _cached_account(self, code: str) -> str | None:
         with self._lock:
@@ -144,8 +121,6 @@ class Resolver:
         return code if at is not None and self._clock() - at < ACCOUNT_TTL else None
 
     def _find_account(self, code: str) -> str | None:
-        if self._cached_account(code) is not None:
-            return code  # found by the call just before this one
         if not _filterable(code):
             return None
         found = self._list("Accounts", {"where": f'Code=="{code}"'})

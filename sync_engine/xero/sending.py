@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from storage.vocabulary import ErrorClass, Outcome
 from sync_engine.credentials import CredentialsError
+from sync_engine.ledger_groups import auth_failure
 from sync_engine.post_result import PostResult
 from sync_engine.send_log import SendEntry
 from sync_engine.xero import invoices, messages
 from sync_engine.xero.api import DayPaused, Lost, Reply, Unsent
-from sync_engine.xero.faults import Reading, Verdict, read_element, read_reply
-from sync_engine.xero.settling import forbidden_text, uncertain
+from sync_engine.xero.faults import Reading, Verdict, read_element
+from sync_engine.xero.settling import forbidden_text, read_answer, uncertain
 
 if TYPE_CHECKING:
     from sync_engine.contract import Posting
@@ -133,14 +134,7 @@ class Sending:
         except Lost:
             return None, None
         source = group[0].posting.source_id if len(group) == 1 else None
-        reading = read_reply(
-            reply.status,
-            reply.headers,
-            reply.data if reply.data is not None else (reply.body or b""),
-            source_id=source,
-            now=ledger.budget.now(),
-        )
-        return reply, reading
+        return reply, read_answer(ledger, reply, source)
 
     def _unsent(self, group: list[Prepared], exc: Exception) -> list[PostResult]:
         """Nothing left: fresh sends are noted answered; an earlier unanswered one stays so."""
@@ -149,7 +143,7 @@ class Sending:
         if isinstance(exc, DayPaused):
             return [ledger.day_paused(p.key, exc.pause) for p in group]
         if isinstance(exc, CredentialsError):
-            text = f"{messages.auth_expired()} ({exc})"
+            text = auth_failure(messages.auth_expired(), exc)
             return [ledger.failed(p.key, text, ErrorClass.AUTH) for p in group]
         text = f"Xero could not be reached; nothing was sent: {exc}"
         return [ledger.failed(p.key, text, ErrorClass.TRANSIENT) for p in group]
@@ -201,8 +195,8 @@ class Sending:
         if verdict in (Verdict.RATE_LIMITED, Verdict.DAY_LIMIT):
             # Left unanswered: nothing is booked [U], the same key may go again.
             pause = ledger.paused() if verdict == Verdict.DAY_LIMIT else None
-            if pause is not None:
-                return ledger.day_paused(one.key, pause)
+            if pause is not None:  # Xero's own words follow, as in every fault row
+                return ledger.day_paused(one.key, pause, reading.raw)
             wait = reading.retry_after or 1.0
             return ledger.failed(one.key, reading.text, ErrorClass.TRANSIENT, 429, wait)
         if verdict == Verdict.AUTH and reading.status == 403:

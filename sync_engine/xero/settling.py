@@ -19,7 +19,7 @@ from sync_engine.errors import GatewayUnreachable
 from sync_engine.post_result import PostResult
 from sync_engine.send_log import SendEntry
 from sync_engine.xero import invoices, messages
-from sync_engine.xero.api import DayPaused, Lost, Unsent
+from sync_engine.xero.api import DayPaused, Lost, Reply, Unsent
 from sync_engine.xero.faults import Reading, Verdict, read_reply
 from sync_engine.xero.invoices import Found
 from sync_engine.xero.oauth import ConnectionsUnreachable, read_tenants
@@ -31,13 +31,9 @@ if TYPE_CHECKING:
 
 def settle(ledger: XeroLedger, key: str, posting: Posting, entry: SendEntry) -> PostResult | None:
     """Settle an unanswered send by lookup: its result, or None if nothing was booked."""
-    wait = ledger.wait(entry)
-    if wait > 0:
-        text = (
-            "an earlier send is unanswered: Xero is asked for the bill in"
-            f" {wait:.0f} s before any resend"
-        )
-        return PostResult(key, Outcome.UNCERTAIN, None, None, text, ErrorClass.TRANSIENT, wait)
+    waiting = ledger.not_settled(key, entry)
+    if waiting is not None:
+        return waiting
     try:
         found, invoice = ledger.find(posting)
     except DayPaused as exc:
@@ -77,32 +73,16 @@ def uncertain(
     if entry is not None and resendable and ledger.sending.may_resend(one.key, entry):
         note = f"{text}; sent again with the same Idempotency-Key on the next attempt"
         return PostResult(one.key, Outcome.UNCERTAIN, status, None, note, ErrorClass.TRANSIENT, 1.0)
-    if entry is not None and ledger.wait(entry) <= 0:
-        settled = settle(ledger, one.key, one.posting, entry)
-        if settled is not None:
-            return settled
-        note = f"{text}; the lookup found nothing booked (sent again on the next attempt)"
-        return PostResult(one.key, Outcome.FAILED, status, None, note, ErrorClass.TRANSIENT)
-    wait = ledger.wait(entry) if entry is not None else ledger.settings.xero_settle_seconds
-    note = f"{text}; Xero is asked for the bill in {max(wait, 0):.0f} s before any resend"
-    return PostResult(
-        one.key, Outcome.UNCERTAIN, status, None, note, ErrorClass.TRANSIENT, max(wait, 0.0)
-    )
+    return ledger.settle_later(one.key, one.posting, text, status, entry)
 
 
 def query_failed(ledger: XeroLedger, key: str, exc: QueryFailed) -> PostResult:
     """A read before the write answered with an error: nothing was written."""
     reply = exc.reply
-    reading = read_reply(
-        reply.status,
-        reply.headers,
-        reply.data if reply.data is not None else (reply.body or b""),
-        source_id=None,
-        now=ledger.budget.now(),
-    )
+    reading = read_answer(ledger, reply, None)
     pause = ledger.paused() if reading.verdict == Verdict.DAY_LIMIT else None
     if pause is not None:
-        return ledger.day_paused(key, pause)
+        return ledger.day_paused(key, pause, reading.raw)
     if reading.verdict == Verdict.AUTH and reply.status == 403:
         return ledger.failed(key, forbidden_text(ledger, reading), ErrorClass.AUTH, 403)
     error_class = reading.error_class or ErrorClass.TRANSIENT
@@ -110,6 +90,14 @@ def query_failed(ledger: XeroLedger, key: str, exc: QueryFailed) -> PostResult:
         error_class = ErrorClass.TRANSIENT
     retry = reading.retry_after if reply.status == 429 else None
     return ledger.failed(key, reading.text, error_class, reply.status, retry)
+
+
+def read_answer(ledger: XeroLedger, reply: Reply, source_id: str | None) -> Reading:
+    """A reply of Xero's API, read (its parsed body, else its bytes) as of the budget's now."""
+    data = reply.data if reply.data is not None else (reply.body or b"")
+    return read_reply(
+        reply.status, reply.headers, data, source_id=source_id, now=ledger.budget.now()
+    )
 
 
 def forbidden_text(ledger: XeroLedger, reading: Reading) -> str:
@@ -128,14 +116,9 @@ def forbidden_text(ledger: XeroLedger, reading: Reading) -> str:
 def booked_id(ledger: XeroLedger, key: str) -> str | None:
     """The InvoiceID booked under `key` (the engine's lookup), or None; GatewayUnreachable when
     Xero cannot tell (yet)."""
-    entry = ledger.log.entry(ledger.scope, key)
+    entry = ledger.entry_to_look_up(key)
     if entry is None:
         return None
-    wait = ledger.wait(entry)
-    if wait > 0 and not entry.answered:
-        raise GatewayUnreachable(
-            f"Xero cannot tell yet: the last send may still be booking (ask again in {wait:.0f} s)"
-        )
     number = invoices.invoice_number(entry.source_id)
     try:
         ledger.check_tenant()

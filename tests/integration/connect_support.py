@@ -1,21 +1,26 @@
 """What the connect tests of every OAuth ledger share: a port, a browser, the flow on two
-threads, the rows stored, the console script; and settings for the Xero double."""
+threads, the rows stored, the console script; settings read from a syncbot's environment, and the
+Xero double's environment."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
 from cryptography.fernet import Fernet
-from pydantic import SecretStr
+from pydantic import AliasChoices
 
 from storage import connections
 from storage.db import Database
 from sync_engine.connecting import ConnectFlow
+from sync_engine.credentials import TokenKeeper, Tokens
+from sync_engine.oauth_sim.authority import TokenAuthority
+from sync_engine.secret_box import SecretBox
 from sync_engine.settings import Settings
 from sync_engine.xero_sim import XeroSimulator
 from sync_engine.xero_sim.api import PREFIX
@@ -130,21 +135,46 @@ def xero_environment(database_url: str, sim: XeroSimulator, port: int) -> dict[s
     }
 
 
+def the_stored_tokens_work(
+    database: Database,
+    row: connections.StoredConnection,
+    refresh: Callable[[str], Tokens],
+    authority: TokenAuthority,
+) -> None:
+    """The tokens `row` stores work as the adapter would hold them (`refresh`: its OAuth
+    client's): the access token is one the ledger's `authority` accepts, and the row holds it
+    sealed, never in clear text."""
+    keeper = TokenKeeper(database, SecretBox(SECRET_KEY), row.ledger, row.company_id, refresh)
+    token = keeper.access_token()
+    assert authority.check_access(token).status == "valid"
+    assert token not in row.access_token_encrypted  # sealed, never clear text
+
+
+def connected_json(ledger: str, company_id: str, company_name: str) -> dict[str, object]:
+    """What `syncbot connect LEDGER --json` prints when it connects (no outage ended)."""
+    return {
+        "ledger": ledger,
+        "company_id": company_id,
+        "company_name": company_name,
+        "state": "connected",
+        "outage_ended": False,
+    }
+
+
 def xero_settings(database_url: str, sim: XeroSimulator, **overrides: object) -> Settings:
     """Settings for connecting to the Xero double (ACCOUNTING_LEDGER=xero)."""
-    paths = sim.oauth.paths
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "secret_key": SecretStr(SECRET_KEY),
-        "ledger": "xero",
-        "xero_api_base_url": sim.url + PREFIX.rstrip("/"),
-        "xero_connections_url": sim.url + CONNECTIONS,
-        "xero_auth_url": sim.url + paths.authorize,
-        "xero_token_url": sim.url + paths.token,
-        "xero_client_id": sim.authority.config.client_id,
-        "xero_client_secret": SecretStr(CLIENT_SECRET),
-        "xero_redirect_uri": f"http://localhost:{free_port()}/callback",
-        "xero_timeout_seconds": 5.0,
+    return settings_of(xero_environment(database_url, sim, free_port()), **overrides)
+
+
+def settings_of(environment: dict[str, str], **overrides: object) -> Settings:
+    """The settings a syncbot run with `environment` reads, then `overrides` (by field name)."""
+    fields = {
+        variable: name
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.validation_alias, AliasChoices)
+        for variable in field.validation_alias.choices
+        if isinstance(variable, str)
     }
+    values: dict[str, object] = {fields[variable]: value for variable, value in environment.items()}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -11,7 +11,6 @@ Xero rig lives in tests/integration/xero_rig.py.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Protocol
@@ -21,12 +20,12 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import Record
-from sync_engine.build import build_engine
 from sync_engine.contract import Posting
 from sync_engine.engine import SyncEngine
 from sync_engine.gateway_sim import Fault, GatewaySimulator
 from sync_engine.quickbooks_sim import PlannedFault
 from tests.conftest import FakeClock, posting
+from tests.integration.adapter_support import Engines
 from tests.integration.qbo_harness import Qbo, qbo
 from tests.integration.xero_harness import XeroRig as XeroHarness
 from tests.integration.xero_harness import xero
@@ -198,30 +197,20 @@ class QuickBooksRig:
 
     def __init__(self, qbo: Qbo) -> None:
         self.qbo, self.database, self.clock = qbo, qbo.database, qbo.clock
-        self._made: list[SyncEngine] = []
+        self._engines = Engines(qbo.database, qbo.clock)
         self._missing: list[str] = []
         for n in range(1, VENDORS + 1):
             qbo.sim.add_vendor(f"Volunteer VOL-{n}", acct_num=f"VOL-{n}")
 
     def engine(self, **overrides: object) -> SyncEngine:
         """`build_engine` with `ACCOUNTING_LEDGER=quickbooks`; looked up at once when uncertain."""
-        rng = overrides.pop("rng", None)
-        assert rng is None or isinstance(rng, random.Random)
         values: dict[str, object] = {"qbo_settle_seconds": 0}
         values.update(overrides)
-        made = build_engine(
-            self.qbo.settings(**values),
-            database=self.database,
-            clock=self.clock,
-            rng=rng or random.Random(7),
-        )
-        self._made.append(made)
-        return made
+        return self._engines.build(self.qbo.settings, values)
 
     def close(self) -> None:
         """Close the engines made."""
-        for made in self._made:
-            made.close()
+        self._engines.close()
 
     def fail_transiently(self) -> None:
         """Bill creates and batches answer 503 (nothing booked)."""

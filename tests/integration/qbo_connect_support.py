@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
-
 from sync_engine.quickbooks_sim import QuickBooksSimulator
 from sync_engine.settings import Settings
-from tests.integration.connect_support import CLIENT_SECRET, SECRET_KEY, consent, free_port
+from tests.integration.connect_support import (
+    CLIENT_SECRET,
+    SECRET_KEY,
+    consent,
+    free_port,
+    settings_of,
+)
 
 __all__ = ["CLIENT_SECRET", "SECRET_KEY", "consent", "free_port", "qbo_environment", "qbo_settings"]
 
@@ -31,19 +35,4 @@ def qbo_environment(database_url: str, sim: QuickBooksSimulator, port: int) -> d
 
 def qbo_settings(database_url: str, sim: QuickBooksSimulator, **overrides: object) -> Settings:
     """Settings for connecting to the double (ACCOUNTING_LEDGER=quickbooks)."""
-    paths = sim.oauth.paths
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "secret_key": SecretStr(SECRET_KEY),
-        "ledger": "quickbooks",
-        "qbo_api_base_url": sim.url,
-        "qbo_auth_url": sim.url + paths.authorize,
-        "qbo_token_url": sim.url + paths.token,
-        "qbo_revoke_url": sim.url + paths.revoke,
-        "qbo_client_id": sim.authority.config.client_id,
-        "qbo_client_secret": SecretStr(CLIENT_SECRET),
-        "qbo_redirect_uri": f"http://localhost:{free_port()}/callback",
-        "qbo_timeout_seconds": 5.0,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return settings_of(qbo_environment(database_url, sim, free_port()), **overrides)

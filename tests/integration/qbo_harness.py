@@ -2,34 +2,36 @@
 
 `Qbo` is a running double with one vendor (Jane Doe, account no. VOL-88) and one expense
 account (6100 Travel), a stored connection (tokens from the double's Playground-style grant)
-and a factory for adapters on the test's database and clock.
+and a factory for adapters on the test's database and clock. The record, the recording
+transport (writes: POSTs) and the adapter factory are tests/integration/adapter_support.py's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 
 from storage.db import Database
-from sync_engine.contract import Posting
 from sync_engine.credentials import QUICKBOOKS, Tokens, connect
-from sync_engine.ledger import make_ledger
 from sync_engine.quickbooks.adapter import QuickBooksLedger
 from sync_engine.quickbooks_sim import Account, QuickBooksSimulator, Vendor
 from sync_engine.secret_box import SecretBox
-from sync_engine.send_log import SendLog
 from sync_engine.settings import Settings
 from tests.conftest import FakeClock
+from tests.integration.adapter_support import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SECRET_KEY,
+    Recording,
+    make_adapter,
+    record,
+)
 
-SECRET_KEY = Fernet.generate_key().decode()
-CLIENT_ID, CLIENT_SECRET = "sim-client-id", "sim-client-secret"
+__all__ = ["SECRET_KEY", "Qbo", "Recording", "qbo", "qbo_settings", "record"]
 
 
 def qbo_settings(database_url: str, sim_url: str, realm_id: str, **overrides: object) -> Settings:
@@ -56,23 +58,6 @@ def qbo_settings(database_url: str, sim_url: str, realm_id: str, **overrides: ob
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
-
-
-def record(source_id: str = "RMB-2026-0142", **extra: object) -> Posting:
-    """An approved reimbursement for Jane Doe (VOL-88)."""
-    values: dict[str, object] = {
-        "source_id": source_id,
-        "kind": "reimbursement",
-        "payee_id": "VOL-88",
-        "payee_name": "Jane Doe",
-        "amount": Decimal("42.50"),
-        "currency": "USD",
-        "description": "Mileage, food bank drive 2026-11-14",
-        "approved_at": datetime(2026, 11, 20, 15, 4, 5, tzinfo=UTC),
-        "approved_by": "Finance lead",
-    }
-    values.update(extra)
-    return Posting(**values)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -109,12 +94,10 @@ class Qbo:
     ) -> QuickBooksLedger:
         """An adapter built by `make_ledger`, closed at the end of the test."""
         options: dict[str, Any] = {} if transport is None else {"transport": transport}
-        made = make_ledger(
-            self.settings(**overrides), send_log=SendLog(self.database, self.clock), **options
+        settings = self.settings(**overrides)
+        return make_adapter(
+            QuickBooksLedger, settings, self.database, self.clock, self.ledgers, **options
         )
-        assert isinstance(made, QuickBooksLedger)
-        self.ledgers.append(made)
-        return made
 
     def bills_of(self, source_id: str) -> list[Any]:
         """The double's Bills carrying the record's marker."""
@@ -132,20 +115,3 @@ def qbo(database: Database, database_url: str, clock: FakeClock) -> Iterator[Qbo
         yield harness
         for made in harness.ledgers:
             made.close()
-
-
-class Recording(httpx.HTTPTransport):
-    """The real HTTP transport, keeping each request (method, URL, headers, body) it sends."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        self.sent.append(request)
-        return super().handle_request(request)
-
-    def writes(self) -> list[httpx.Request]:
-        """The POSTs sent (Bill creates and batches)."""
-        return [r for r in self.sent if r.method == "POST"]

@@ -11,7 +11,13 @@ import pytest
 
 from sync_engine.quickbooks_sim import QuickBooksSimulator
 from tests.integration.cli_harness import SYNCBOT, clean_env
-from tests.integration.connect_support import browse_and_finish, free_port, rows, run
+from tests.integration.connect_support import (
+    browse_and_finish,
+    connected_json,
+    free_port,
+    rows,
+    run,
+)
 from tests.integration.qbo_connect_support import qbo_environment
 
 NAME = "Sandbox Company_US_1"
@@ -68,13 +74,7 @@ def test_a_refresh_token_connects_headless_with_json(database_url, qbo, tmp_path
         tmp_path,
     )
     assert ran.returncode == 0, ran.stderr
-    assert json.loads(ran.stdout) == {
-        "ledger": "quickbooks",
-        "company_id": qbo.realm_id,
-        "company_name": NAME,
-        "state": "connected",
-        "outage_ended": False,
-    }
+    assert json.loads(ran.stdout) == connected_json("quickbooks", qbo.realm_id, NAME)
     assert given not in ran.stdout + ran.stderr and qbo.authority.refreshes == 1
     assert [row.company_name for row in rows(database_url)] == [NAME]
 

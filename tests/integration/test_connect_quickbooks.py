@@ -7,12 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from storage.db import Database
 from sync_engine.connecting import ConnectFlow, ConnectRefused, connect_with_refresh_token
 from sync_engine.credentials import (
     QUICKBOOKS,
     RefreshRefused,
-    TokenKeeper,
     Tokens,
     connect,
     connection_statuses,
@@ -21,7 +19,7 @@ from sync_engine.errors import BadInput
 from sync_engine.quickbooks.oauth import QuickBooksOAuth, TokenRequestRefused
 from sync_engine.quickbooks_sim import QuickBooksSimulator
 from sync_engine.secret_box import SecretBox, SecretKeyError
-from tests.integration.connect_support import SECRET_KEY, run_flow, stored
+from tests.integration.connect_support import SECRET_KEY, run_flow, stored, the_stored_tokens_work
 from tests.integration.qbo_connect_support import qbo_settings
 
 NAME = "Sandbox Company_US_1"
@@ -34,12 +32,6 @@ def qbo() -> Iterator[QuickBooksSimulator]:
         yield sim
 
 
-def keeper(database: Database, sim: QuickBooksSimulator, settings, realm: str) -> TokenKeeper:
-    """What the adapter would hold, to check the stored tokens work."""
-    oauth = QuickBooksOAuth(settings)
-    return TokenKeeper(database, SecretBox(SECRET_KEY), QUICKBOOKS, realm, oauth.refresh)
-
-
 def test_the_code_flow_stores_the_realm_and_tokens_and_names_the_company(
     database_url, database, qbo
 ) -> None:
@@ -50,9 +42,7 @@ def test_the_code_flow_stores_the_realm_and_tokens_and_names_the_company(
     assert result.company_id == qbo.realm_id and result.company_name == NAME  # type: ignore[attr-defined]
     [row] = stored(database)
     assert (row.company_id, row.company_name, row.state) == (qbo.realm_id, NAME, "connected")
-    token = keeper(database, qbo, settings, qbo.realm_id).access_token()
-    assert qbo.authority.check_access(token).status == "valid"
-    assert token not in row.access_token_encrypted  # sealed, never clear text
+    the_stored_tokens_work(database, row, QuickBooksOAuth(settings).refresh, qbo.authority)
 
 
 def test_a_bad_state_stores_nothing_and_spends_no_code(database_url, database, qbo) -> None:

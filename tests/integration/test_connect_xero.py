@@ -9,22 +9,22 @@ from collections.abc import Iterator
 
 import pytest
 
-from storage.db import Database
 from sync_engine.connecting import ConnectFlow, ConnectRefused, connect_with_refresh_token
-from sync_engine.credentials import XERO, RefreshRefused, TokenKeeper
+from sync_engine.credentials import XERO, RefreshRefused
 from sync_engine.secret_box import SecretBox, SecretKeyError
-from sync_engine.settings import Settings
 from sync_engine.xero.oauth import XeroOAuth
 from sync_engine.xero_sim import XeroSimulator
 from tests.integration.cli_harness import clean_env
 from tests.integration.connect_support import (
     SECRET_KEY,
     browse_and_finish,
+    connected_json,
     free_port,
     rows,
     run,
     run_flow,
     stored,
+    the_stored_tokens_work,
     xero_environment,
     xero_settings,
 )
@@ -41,12 +41,6 @@ def xero() -> Iterator[XeroSimulator]:
         yield sim
 
 
-def keeper(database: Database, settings: Settings, tenant: str) -> TokenKeeper:
-    """What the adapter would hold, to check the stored tokens work."""
-    oauth = XeroOAuth(settings)
-    return TokenKeeper(database, SecretBox(SECRET_KEY), XERO, tenant, oauth.refresh)
-
-
 def test_the_code_flow_takes_the_one_organisation(database_url, database, xero) -> None:
     settings = xero_settings(database_url, xero)
     with ConnectFlow(settings, XERO) as flow:
@@ -56,9 +50,7 @@ def test_the_code_flow_takes_the_one_organisation(database_url, database, xero) 
     [row] = stored(database)
     assert (row.ledger, row.company_id, row.company_name) == (XERO, xero.tenant_id, DEMO)
     assert row.ledger_ref == xero.connections()[0].id
-    token = keeper(database, settings, xero.tenant_id).access_token()
-    assert xero.authority.check_access(token).status == "valid"
-    assert token not in row.access_token_encrypted  # sealed, never clear text
+    the_stored_tokens_work(database, row, XeroOAuth(settings).refresh, xero.authority)
 
 
 def test_a_bad_state_stores_nothing_and_spends_no_code(database_url, database, xero) -> None:
@@ -178,13 +170,7 @@ def test_syncbot_connect_xero_headless_with_json(database_url, xero, tmp_path) -
     args = ["connect", "xero", "--refresh-token", "-", "--tenant-id", xero.tenant_id, "--json"]
     ran = run(args, env, tmp_path, stdin=given + "\n")
     assert ran.returncode == 0, ran.stderr
-    assert json.loads(ran.stdout) == {
-        "ledger": "xero",
-        "company_id": xero.tenant_id,
-        "company_name": DEMO,
-        "state": "connected",
-        "outage_ended": False,
-    }
+    assert json.loads(ran.stdout) == connected_json("xero", xero.tenant_id, DEMO)
     assert given not in ran.stdout + ran.stderr and ran.stderr == ""
     half = run(["connect", "xero", "--refresh-token", given], env, tmp_path)
     assert half.returncode == 2 and "--tenant-id" in half.stderr

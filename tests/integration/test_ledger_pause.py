@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,7 +26,6 @@ from bot.cli import main
 from storage.db import Database
 from storage.models import AlertOutbox, Attempt, GatewayStatus, Record, RetryEvent, SyncLogEntry
 from storage.vocabulary import ErrorClass, Outcome
-from sync_engine.build import build_engine
 from sync_engine.contract import Posting, format_time
 from sync_engine.engine import SyncEngine
 from sync_engine.errors import LedgerPaused
@@ -103,20 +102,20 @@ def switch() -> Switch:
 
 @pytest.fixture
 def make_engine(
-    database_url: str, sim: GatewaySimulator, clock: FakeClock, switch: Switch
-) -> Iterator[Callable[[], SyncEngine]]:
+    database_url: str,
+    sim: GatewaySimulator,
+    clock: FakeClock,
+    switch: Switch,
+    make_engine_for: Callable[..., SyncEngine],
+) -> Callable[[], SyncEngine]:
     """Engines on the test's database whose ledgers share the switch; closed afterwards."""
-    engines: list[SyncEngine] = []
     settings = settings_for(database_url, sim.url, batch_size=1, concurrency=1)
 
     def build() -> SyncEngine:
         ledger = PausingLedger(make_ledger(settings), switch, clock)
-        engines.append(build_engine(settings, ledger=ledger, clock=clock))
-        return engines[-1]
+        return make_engine_for(batch_size=1, concurrency=1, ledger=ledger)
 
-    yield build
-    for engine in engines:
-        engine.close()
+    return build
 
 
 def rows(database: Database) -> tuple[Any, ...]:

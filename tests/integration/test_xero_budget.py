@@ -80,7 +80,8 @@ def test_xeros_daily_429_pauses_the_tenant_until_retry_after(xero: XeroRig) -> N
     assert timedelta(hours=23) < pause.until - xero.clock.now <= timedelta(hours=24)
     assert pause.reason == day_limit_message(pause.until)
     assert refused.outcome == Outcome.FAILED and refused.http_status == 429
-    assert refused.error == pause.reason and refused.error_class == ErrorClass.TRANSIENT
+    assert refused.error == f"{pause.reason} [Xero HTTP 429; Rate limit exceeded]"  # Xero's words
+    assert refused.error_class == ErrorClass.TRANSIENT
     answered = len(xero.sim.requests())
     again = xero.ledger().post("k1", record("RMB-1"))  # a second adapter: paused too
     assert again.http_status == 429 and len(xero.sim.requests()) == answered

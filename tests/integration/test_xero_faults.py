@@ -293,11 +293,12 @@ def test_a_daily_429_pauses_the_tenant_and_says_when_it_resumes(xero_rig: XeroRi
     assert [s for s, _ in puts(xero_rig)] == [200, 429] and status == "429"
     assert re.fullmatch(
         r"Xero's daily API limit for this organisation is used up; syncing resumes by itself"
-        r" at about \d\d:\d\d UTC\.",
+        r" at about \d\d:\d\d UTC on \d{4}-\d\d-\d\d\. \[Xero HTTP 429; [^\]]+\]",
         error,
     ), error
     pause = engine.paused()
     assert pause is not None and pause.until - xero_rig.clock() > timedelta(hours=23)
+    assert error.startswith(f"{pause.reason} [Xero HTTP 429")  # Xero's own words follow
     sent = len(xero_rig.sim.requests())
     xero_rig.clock.advance(hours=1)
     engine.sync(requested_by="scheduler", via="scheduler")

@@ -13,6 +13,7 @@ from sync_engine.errors import GatewayUnreachable
 from sync_engine.xero.invoices import idempotency_key, invoice_number
 from sync_engine.xero_sim import XeroFault
 from tests.integration.xero_harness import Recording, XeroRig, record, xero
+from tests.xero_example import example_body
 
 __all__ = ["xero"]
 
@@ -36,29 +37,7 @@ def test_one_bill_per_record_with_exact_fields_in_usd_and_jpy(xero: XeroRig) -> 
     assert '"UnitAmount":42.50' in text.replace(" ", "")
     assert '"UnitAmount":5000' in second.content.decode().replace(" ", "")
     body = json.loads(text, parse_float=Decimal)
-    assert body == {
-        "Invoices": [
-            {
-                "Type": "ACCPAY",
-                "Contact": {"ContactID": xero.contact.contact_id},
-                "Date": "2026-11-20",
-                "DueDate": "2026-11-20",
-                "InvoiceNumber": "RMB-2026-0142",
-                "CurrencyCode": "USD",
-                "Status": "AUTHORISED",
-                "LineAmountTypes": "NoTax",
-                "LineItems": [
-                    {
-                        "Description": "Mileage, food bank drive 2026-11-14 | reimbursement"
-                        " RMB-2026-0142 approved 2026-11-20 by Finance lead",
-                        "Quantity": 1,
-                        "UnitAmount": Decimal("42.50"),
-                        "AccountCode": "6100",
-                    }
-                ],
-            }
-        ]
-    }
+    assert body == example_body(xero.contact.contact_id)
     assert first.url.params["summarizeErrors"] == "false"
     assert first.headers["Idempotency-Key"] == idempotency_key(xero.tenant_id, "key-usd", 0)
     for request in sent.sent:

@@ -4,7 +4,8 @@
 expense account (code 6100), a stored connection for its tenant (tokens from the double's
 grant) and a factory for adapters built by `make_ledger` on the test's database and clock.
 Pacing never sleeps for real: `SkipTime` moves a monotonic clock (and the double's clock) on
-instead, so the adapter's limits hold on the double's own clock.
+instead, so the adapter's limits hold on the double's own clock. The record, the recording
+transport and the adapter factory are tests/integration/adapter_support.py's.
 """
 
 from __future__ import annotations
@@ -12,27 +13,28 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 
 from storage.db import Database
-from sync_engine.contract import Posting
 from sync_engine.credentials import XERO, Tokens, connect
-from sync_engine.ledger import make_ledger
 from sync_engine.secret_box import SecretBox
-from sync_engine.send_log import SendLog
 from sync_engine.settings import Settings
 from sync_engine.xero.adapter import XeroLedger
 from sync_engine.xero_sim import Account, Contact, XeroSimulator
 from tests.conftest import FakeClock
+from tests.integration.adapter_support import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SECRET_KEY,
+    make_adapter,
+    record,
+)
+from tests.integration.adapter_support import Recording as SharedRecording
 
-SECRET_KEY = Fernet.generate_key().decode()
-CLIENT_ID, CLIENT_SECRET = "sim-client-id", "sim-client-secret"
+__all__ = ["SECRET_KEY", "Recording", "SkipTime", "XeroRig", "record", "xero", "xero_settings"]
 
 
 def xero_settings(database_url: str, sim_url: str, tenant_id: str, **overrides: object) -> Settings:
@@ -57,23 +59,6 @@ def xero_settings(database_url: str, sim_url: str, tenant_id: str, **overrides: 
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
-
-
-def record(source_id: str = "RMB-2026-0142", **extra: object) -> Posting:
-    """An approved reimbursement for Jane Doe (VOL-88)."""
-    values: dict[str, object] = {
-        "source_id": source_id,
-        "kind": "reimbursement",
-        "payee_id": "VOL-88",
-        "payee_name": "Jane Doe",
-        "amount": Decimal("42.50"),
-        "currency": "USD",
-        "description": "Mileage, food bank drive 2026-11-14",
-        "approved_at": datetime(2026, 11, 20, 15, 4, 5, tzinfo=UTC),
-        "approved_by": "Finance lead",
-    }
-    values.update(extra)
-    return Posting(**values)  # type: ignore[arg-type]
 
 
 class SkipTime:
@@ -146,12 +131,10 @@ class XeroRig:
         options: dict[str, Any] = {"monotonic": self.time.monotonic, "sleep": self.time.sleep}
         if transport is not None:
             options["transport"] = transport
-        made = make_ledger(
-            self.settings(**overrides), send_log=SendLog(self.database, self.clock), **options
+        settings = self.settings(**overrides)
+        return make_adapter(
+            XeroLedger, settings, self.database, self.clock, self.ledgers, **options
         )
-        assert isinstance(made, XeroLedger)
-        self.ledgers.append(made)
-        return made
 
     def puts(self) -> list[Any]:
         """The writes the double received, by arrival."""
@@ -172,20 +155,8 @@ def xero(database: Database, database_url: str, clock: FakeClock) -> Iterator[Xe
             made.close()
 
 
-class Recording(httpx.HTTPTransport):
-    """The real HTTP transport, keeping each request (method, URL, headers, body) it sends."""
+class Recording(SharedRecording):
+    """The real HTTP transport, keeping each request it sends; `writes()`: the PUTs (invoice
+    writes)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[httpx.Request] = []
-        self._lock = threading.Lock()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        with self._lock:
-            self.sent.append(request)
-        return super().handle_request(request)
-
-    def writes(self) -> list[httpx.Request]:
-        """The PUTs sent (invoice writes)."""
-        return [r for r in self.sent if r.method == "PUT"]
+    write_method = "PUT"

@@ -8,17 +8,17 @@ InvoiceNumber (`sync_engine.xero.invoices.invoice_number`), its requests by rout
 
 from __future__ import annotations
 
-import random
 from datetime import date
 
 from sqlalchemy import select
 
 from storage.models import Record
-from sync_engine.build import build_engine
 from sync_engine.engine import SyncEngine
-from sync_engine.ledger import make_ledger
+from sync_engine.ledger import Ledger, make_ledger
 from sync_engine.send_log import SendLog
+from sync_engine.settings import Settings
 from sync_engine.xero_sim import XeroFault
+from tests.integration.adapter_support import Engines
 from tests.integration.xero_harness import XeroRig as XeroHarness
 
 INVOICES = "/Invoices"
@@ -33,7 +33,7 @@ class XeroRig:
     def __init__(self, xero: XeroHarness, vendors: int) -> None:
         self.xero, self.sim = xero, xero.sim
         self.database, self.clock = xero.database, xero.clock
-        self._made: list[SyncEngine] = []
+        self._engines = Engines(self.database, self.clock)
         self._missing: list[str] = []
         self._archived: list[str] = []
         for n in range(1, vendors + 1):
@@ -42,33 +42,19 @@ class XeroRig:
     def engine(self, **overrides: object) -> SyncEngine:
         """`build_engine` with `ACCOUNTING_LEDGER=xero` (its adapter paced on the harness's
         clock); an uncertain write is looked up at once."""
-        rng = overrides.pop("rng", None)
-        assert rng is None or isinstance(rng, random.Random)
         values: dict[str, object] = {"xero_settle_seconds": 0}
         values.update(overrides)
-        settings = self.xero.settings(**values)
-        # The harness's pacing clock: the adapter's limits hold without real sleeps.
+        return self._engines.build(self.xero.settings, values, self._ledger)
+
+    def _ledger(self, settings: Settings) -> Ledger:
+        """The adapter on the harness's pacing clock: its limits hold without real sleeps."""
         skip = self.xero.time
-        ledger = make_ledger(
-            settings,
-            send_log=SendLog(self.database, self.clock),
-            monotonic=skip.monotonic,
-            sleep=skip.sleep,
-        )
-        made = build_engine(
-            settings,
-            database=self.database,
-            ledger=ledger,
-            clock=self.clock,
-            rng=rng or random.Random(7),
-        )
-        self._made.append(made)
-        return made
+        send_log = SendLog(self.database, self.clock)
+        return make_ledger(settings, send_log=send_log, monotonic=skip.monotonic, sleep=skip.sleep)
 
     def close(self) -> None:
         """Close the engines made."""
-        for made in self._made:
-            made.close()
+        self._engines.close()
 
     def fail_transiently(self) -> None:
         """Every invoice write answers 503 "Organisation offline" (nothing booked)."""

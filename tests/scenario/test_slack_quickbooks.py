@@ -4,7 +4,8 @@ OAuth double over loopback HTTP, the company connected by the real code flow (`C
 a browser following Intuit's redirect), on SQLite and PostgreSQL.
 
 Outcomes are read where they land: rows in the database, requests and Bills in the double
-(Bills per `syncbot:` marker), and the calls the Slack stand-in received.
+(Bills per `syncbot:` marker), and the calls the Slack stand-in received. The steps the Xero
+scenarios share are tests/scenario/ledger_support.py's.
 """
 
 from __future__ import annotations
@@ -14,14 +15,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from bench.slack_standin.server import SlackStandIn
 from bot.slack.app import SlackBot
-from bot.slack.blocks import escape
 from bot.slack.ids import Ids
 from storage.db import Database
-from storage.models import Record, RetryEvent, RetryEventItem, SyncLogEntry
 from sync_engine.build import build_engine
 from sync_engine.connecting import Connected, ConnectFlow
 from sync_engine.credentials import QUICKBOOKS, connection_statuses
@@ -33,14 +31,28 @@ from tests.conftest import FakeClock, posting
 from tests.integration.qbo_connect_support import free_port
 from tests.integration.qbo_harness import qbo_settings
 from tests.integration.test_connect_quickbooks import NAME, run_flow
-from tests.scenario.conftest import ADMIN, ALERTS, CHANNEL
+from tests.scenario.conftest import ADMIN
 from tests.scenario.harness import Harness
+from tests.scenario.ledger_support import (
+    HOSTILE_PAYEE,
+    PACE,
+    a_payee_is_missing,
+    alerts_posted,
+    each_booked_once,
+    flush,
+    known_and_unknown,
+    missing,
+    missing_payees_then_an_outage,
+    posted_only_in_private,
+    row_of,
+    sync,
+    the_alert_and_list_show,
+    the_retry_event,
+    updated_in_place,
+)
 from tests.scenario.test_slack_acceptance import list_updated, open_list, reply_text, rows_of
 
-# A payee QuickBooks does not know yet, named with mrkdwn's control characters.
-HOSTILE_PAYEE = "Ben & Jerry <Co-op> *now*"
 COMMAND = "syncbot connect quickbooks"
-PRIVATE = {CHANNEL, ALERTS}  # the bot posts nowhere else
 
 
 @pytest.fixture
@@ -62,8 +74,7 @@ def settings(database_url: str, books: QuickBooksSimulator) -> Settings:
         books.realm_id,
         qbo_redirect_uri=f"http://localhost:{free_port()}/callback",
         qbo_settle_seconds=0,
-        backoff_base_seconds=3600,  # no automatic retry becomes due while a test runs
-        outage_threshold=1,  # one failed request (a whole batch) is an outage
+        **PACE,  # no automatic retry becomes due; one failed request is an outage
     )
 
 
@@ -100,37 +111,6 @@ def writes(books: QuickBooksSimulator) -> int:
     return routes.get("POST bill", 0) + routes.get("POST batch", 0)
 
 
-def row_of(database: Database, source_id: str) -> SyncLogEntry:
-    """The record's sync_log row."""
-    with database.session() as session:
-        query = (
-            select(SyncLogEntry)
-            .join(Record, Record.id == SyncLogEntry.record_id)
-            .where(Record.source_id == source_id)
-        )
-        return session.scalars(query).one()
-
-
-def posted_only_in_private(slack: SlackStandIn) -> None:
-    """Every message went to the private finance channel or the alerts channel, none in
-    public through a response_url."""
-    for call in slack.calls("chat.postMessage") + slack.calls("chat.update"):
-        assert call.params["channel"] in PRIVATE, call.params
-    for call in slack.calls("response_url"):
-        assert call.params.get("response_type") != "in_channel", call.params
-
-
-def flush(bot: SlackBot) -> int:
-    """Post what the alert outbox holds, as the running bot's flush loop does."""
-    assert bot.alert_poster is not None
-    return bot.alert_poster.flush()
-
-
-def alerts_posted(slack: SlackStandIn) -> list:
-    """The messages posted in the alerts channel."""
-    return [c for c in slack.calls("chat.postMessage") if c.params.get("channel") == ALERTS]
-
-
 def test_the_everyday_case_a_missing_vendor_is_created_then_retry_selected_books_one_bill(
     database: Database,
     harness: Harness,
@@ -139,23 +119,12 @@ def test_the_everyday_case_a_missing_vendor_is_created_then_retry_selected_books
     books: QuickBooksSimulator,
     slack: SlackStandIn,
 ) -> None:
-    missing = posting(7, kind="honorarium", payee_id="VOL-700", payee_name=HOSTILE_PAYEE)
-    engine.submit([posting(1), missing])
-    engine.sync(requested_by="scheduler", via="scheduler")
-    message = vendor_message(missing)
-    failed = row_of(database, "HON-2026-0007")
-    assert (failed.state, failed.error_class) == ("failed", "needs_attention")
-    assert failed.last_error is not None and message in failed.last_error
+    message = vendor_message(missing())
+    a_payee_is_missing(engine, database, message)
     assert bills(books, "HON-2026-0007") == [] and len(bills(books, "RMB-2026-0001")) == 1
 
     # The failure alert and the failed list show the admin's message, escaped.
-    assert flush(bot) == 1
-    [alert] = alerts_posted(slack)
-    listed = open_list(harness, slack)
-    assert rows_of(listed) == ["HON-2026-0007"]
-    for shown in (str(alert.params["blocks"]), str(listed["blocks"])):
-        assert f":x: `{escape(message)}` (_needs_attention_)" in shown
-        assert "&amp; Jerry &lt;Co-op&gt;" in shown and HOSTILE_PAYEE not in shown
+    listed, _shown = the_alert_and_list_show(bot, harness, slack, message)
 
     # The bookkeeper creates the vendor; an admin ticks the record and clicks Retry Selected.
     vendor = books.add_vendor(HOSTILE_PAYEE)
@@ -167,14 +136,7 @@ def test_the_everyday_case_a_missing_vendor_is_created_then_retry_selected_books
     assert bill.vendor_id == vendor.id and writes(books) - before == 1
     booked = row_of(database, "HON-2026-0007")
     assert (booked.state, booked.accounting_ref) == ("succeeded", bill.id)
-    with database.session() as session:
-        event = session.scalars(select(RetryEvent)).one()
-    assert (event.kind, event.requested_by, event.via, event.succeeded) == (
-        "selected",
-        ADMIN,
-        "slack",
-        1,
-    )
+    event, _items = the_retry_event(database, "selected", 1)
     assert booked.retry_event_id == event.id
     assert f"`HON-2026-0007` succeeded: booked as `{bill.id}`" in text
     assert f"retry event {event.id}" in text
@@ -190,22 +152,10 @@ def test_retry_all_after_missing_vendors_and_an_outage_is_one_event_one_bill_eac
     books: QuickBooksSimulator,
     slack: SlackStandIn,
 ) -> None:
-    known = [posting(n, kind="honorarium" if n % 2 else "reimbursement") for n in range(1, 7)]
-    unknown = [posting(n, payee_id=f"VOL-{n}00") for n in (7, 8, 9)]
-    engine.submit(unknown)
-    engine.sync(requested_by="scheduler", via="scheduler")  # QuickBooks up, vendors missing
-    flush(bot)
-    engine.submit(known)
-    books.faults.add(PlannedFault(kind="unavailable", routes=("bill", "batch")))
-    engine.sync(requested_by="scheduler", via="scheduler")  # then QuickBooks answers 503
-    books.faults.clear()
-    flush(bot)
-    assert engine.outage() is not None and books.bills() == []
-    classes = {r.source_id: r.error_class for r in engine.list_failed().items}
-    assert classes == {
-        **{p.source_id: "transient" for p in known},
-        **{p.source_id: "needs_attention" for p in unknown},
-    }
+    known, unknown = known_and_unknown()
+    fault = PlannedFault(kind="unavailable", routes=("bill", "batch"))
+    missing_payees_then_an_outage(engine, bot, known, unknown, books.faults, fault)
+    assert books.bills() == []
     failures, down = alerts_posted(slack)
     assert "3 records failed to sync" in str(failures.params["blocks"])
     assert "QuickBooks has no active vendor with account no. 'VOL-700'" in str(
@@ -225,28 +175,12 @@ def test_retry_all_after_missing_vendors_and_an_outage_is_one_event_one_bill_eac
     sources = [p.source_id for p in known + unknown]
     assert "9 succeeded" in text and "Retry All Failed" in text
     assert books.marker_counts() == dict.fromkeys(sources, 1)
-    with database.session() as session:
-        [event] = session.scalars(select(RetryEvent)).all()
-        items = session.scalars(select(RetryEventItem)).all()
-    assert (event.kind, event.requested_by, event.via, event.succeeded) == (
-        "all",
-        ADMIN,
-        "slack",
-        9,
-    )
+    event, items = the_retry_event(database, "all", 9)
     assert len(items) == 9 and {i.retry_event_id for i in items} == {event.id}
-    for source_id in sources:
-        [bill] = bills(books, source_id)
-        row = row_of(database, source_id)
-        assert (row.state, row.accounting_ref, row.retry_event_id) == (
-            "succeeded",
-            bill.id,
-            event.id,
-        )
+    each_booked_once(database, {s: [b.id for b in bills(books, s)] for s in sources}, event.id)
     assert rows_of(list_updated(slack, listed)) == [] and engine.outage() is None
-    flush(bot)  # the outage message says QuickBooks is back, in place
-    [back] = slack.wait_for("chat.update", lambda c: c.params["channel"] == ALERTS)
-    assert back.params["ts"] == down.answer["ts"] and "is back" in str(back.params["blocks"])
+    # The outage message says QuickBooks is back, in place.
+    assert "is back" in updated_in_place(bot, slack, down)
     assert len(alerts_posted(slack)) == 2
     posted_only_in_private(slack)
 
@@ -265,12 +199,12 @@ def test_reconnect_required_is_one_alert_naming_the_command_and_shown_in_status_
     engine.submit([posting(n) for n in (1, 2, 3)])
     # The company disconnects syncbot in QuickBooks: the OAuth double revokes every grant.
     assert httpx.post(f"{books.url}/_sim/oauth/revoke-all", timeout=5).status_code == 200
-    engine.sync(requested_by="scheduler", via="scheduler")
+    sync(engine)
     flush(bot)
     assert books.requests_by_route()["POST token"] == 2  # the code's exchange, one refresh
     seen = books.requests_by_route()
     clock.advance(minutes=30)  # later ticks (the probe too) and flushes add nothing
-    engine.sync(requested_by="scheduler", via="scheduler")
+    sync(engine)
     flush(bot)
     assert books.requests_by_route() == seen and books.bills() == []
 
@@ -301,10 +235,7 @@ def test_reconnect_required_is_one_alert_naming_the_command_and_shown_in_status_
 
     # `syncbot connect quickbooks` again: the alert is updated in place, the records return.
     reconnect(settings, clock)
-    flush(bot)
-    [back] = slack.wait_for("chat.update", lambda c: c.params["channel"] == ALERTS)
-    assert back.params["ts"] == alert.answer["ts"]
-    assert "3 records parked by the auth failure are back" in str(back.params["blocks"])
+    assert "3 records parked by the auth failure are back" in updated_in_place(bot, slack, alert)
     assert all(not row_of(database, s).parked for s in sources)
     assert len(alerts_posted(slack)) == 1
     posted_only_in_private(slack)

@@ -6,7 +6,7 @@ PostgreSQL.
 
 Outcomes are read where they land: rows in the database, requests and bills in the double
 (bills per InvoiceNumber), and the calls the Slack stand-in received. The helpers are the
-QuickBooks scenarios' (tests/scenario/test_slack_quickbooks.py).
+scenarios' of every OAuth ledger (tests/scenario/ledger_support.py).
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ import random
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
 
 from bench.slack_standin.server import SlackStandIn
 from bot.slack.app import SlackBot
-from bot.slack.blocks import escape
 from bot.slack.ids import Ids
 from storage.db import Database
-from storage.models import RetryEvent, RetryEventItem
 from sync_engine.build import build_engine
 from sync_engine.connecting import Connected, connect_with_refresh_token
 from sync_engine.engine import SyncEngine
@@ -33,16 +30,25 @@ from sync_engine.xero.messages import contact_missing
 from sync_engine.xero_sim import Invoice, XeroFault, XeroSimulator
 from tests.conftest import FakeClock, posting
 from tests.integration.xero_harness import SkipTime, xero_settings
-from tests.scenario.conftest import ADMIN, ALERTS
+from tests.scenario.conftest import ADMIN
 from tests.scenario.harness import Harness
-from tests.scenario.test_slack_acceptance import list_updated, open_list, reply_text, rows_of
-from tests.scenario.test_slack_quickbooks import (
+from tests.scenario.ledger_support import (
     HOSTILE_PAYEE,
+    PACE,
+    a_payee_is_missing,
     alerts_posted,
-    flush,
+    each_booked_once,
+    known_and_unknown,
+    missing,
+    missing_payees_then_an_outage,
     posted_only_in_private,
     row_of,
+    sync,
+    the_alert_and_list_show,
+    the_retry_event,
+    updated_in_place,
 )
+from tests.scenario.test_slack_acceptance import list_updated, open_list, reply_text, rows_of
 
 ORGANISATION = "Demo Company (US)"  # the double's first organisation
 
@@ -66,8 +72,7 @@ def settings(database_url: str, books: XeroSimulator) -> Settings:
         books.url,
         books.tenant_id,
         xero_settle_seconds=0,
-        backoff_base_seconds=3600,  # no automatic retry becomes due while a test runs
-        outage_threshold=1,  # one failed request (a whole batch) is an outage
+        **PACE,  # no automatic retry becomes due; one failed request is an outage
     )
 
 
@@ -124,25 +129,15 @@ def test_the_everyday_case_a_missing_contact_is_added_then_retry_selected_books_
     books: XeroSimulator,
     slack: SlackStandIn,
 ) -> None:
-    missing = posting(7, kind="honorarium", payee_id="VOL-700", payee_name=HOSTILE_PAYEE)
-    engine.submit([posting(1), missing])
-    engine.sync(requested_by="scheduler", via="scheduler")
-    message = contact_missing(missing)
+    message = contact_missing(missing())
     assert "account number 'VOL-700'" in message
-    failed = row_of(database, "HON-2026-0007")
-    assert (failed.state, failed.error_class) == ("failed", "needs_attention")
-    assert failed.last_error is not None and message in failed.last_error
+    a_payee_is_missing(engine, database, message)
     assert bills(books, "HON-2026-0007") == [] and len(bills(books, "RMB-2026-0001")) == 1
 
     # The failure alert and the failed list show the admin's message, escaped.
-    assert flush(bot) == 1
-    [alert] = alerts_posted(slack)
-    listed = open_list(harness, slack)
-    assert rows_of(listed) == ["HON-2026-0007"]
-    for shown in (str(alert.params["blocks"]), str(listed["blocks"])):
-        assert f":x: `{escape(message)}` (_needs_attention_)" in shown
-        assert "&amp; Jerry &lt;Co-op&gt;" in shown and HOSTILE_PAYEE not in shown
-        names_xero_not_the_gateway(shown)
+    listed, shown = the_alert_and_list_show(bot, harness, slack, message)
+    for text in shown:
+        names_xero_not_the_gateway(text)
 
     # The bookkeeper adds the contact in Xero; an admin ticks the record, clicks Retry Selected.
     contact = books.org().add_contact(HOSTILE_PAYEE, account_number="VOL-700")
@@ -155,14 +150,7 @@ def test_the_everyday_case_a_missing_contact_is_added_then_retry_selected_books_
     assert books.stats()["contacts_created"] == 0  # the adapter never creates one
     booked = row_of(database, "HON-2026-0007")
     assert (booked.state, booked.accounting_ref) == ("succeeded", bill.invoice_id)
-    with database.session() as session:
-        event = session.scalars(select(RetryEvent)).one()
-    assert (event.kind, event.requested_by, event.via, event.succeeded) == (
-        "selected",
-        ADMIN,
-        "slack",
-        1,
-    )
+    event, _items = the_retry_event(database, "selected", 1)
     assert booked.retry_event_id == event.id
     assert f"`HON-2026-0007` succeeded: booked as `{bill.invoice_id}`" in text
     assert f"retry event {event.id}" in text and "gateway" not in text.lower()
@@ -178,22 +166,10 @@ def test_retry_all_after_missing_contacts_and_an_outage_is_one_event_one_bill_ea
     books: XeroSimulator,
     slack: SlackStandIn,
 ) -> None:
-    known = [posting(n, kind="honorarium" if n % 2 else "reimbursement") for n in range(1, 7)]
-    unknown = [posting(n, payee_id=f"VOL-{n}00") for n in (7, 8, 9)]
-    engine.submit(unknown)
-    engine.sync(requested_by="scheduler", via="scheduler")  # Xero up, contacts missing
-    flush(bot)
-    engine.submit(known)
-    books.faults.add(XeroFault(kind="offline"))
-    engine.sync(requested_by="scheduler", via="scheduler")  # then Xero answers 503
-    books.faults.clear()
-    flush(bot)
-    assert engine.outage() is not None and books.bills() == []
-    classes = {r.source_id: r.error_class for r in engine.list_failed().items}
-    assert classes == {
-        **{p.source_id: "transient" for p in known},
-        **{p.source_id: "needs_attention" for p in unknown},
-    }
+    known, unknown = known_and_unknown()
+    fault = XeroFault(kind="offline")
+    missing_payees_then_an_outage(engine, bot, known, unknown, books.faults, fault)
+    assert books.bills() == []
     failures, down = alerts_posted(slack)
     assert "3 records failed to sync" in str(failures.params["blocks"])
     assert "Xero has no active contact with account number 'VOL-700'" in str(
@@ -216,28 +192,13 @@ def test_retry_all_after_missing_contacts_and_an_outage_is_one_event_one_bill_ea
     assert "gateway" not in text.lower()
     assert books.number_counts() == dict.fromkeys(sources, 1)
     assert books.stats()["contacts_created"] == 0
-    with database.session() as session:
-        [event] = session.scalars(select(RetryEvent)).all()
-        items = session.scalars(select(RetryEventItem)).all()
-    assert (event.kind, event.requested_by, event.via, event.succeeded) == (
-        "all",
-        ADMIN,
-        "slack",
-        9,
-    )
+    event, items = the_retry_event(database, "all", 9)
     assert len(items) == 9 and {i.retry_event_id for i in items} == {event.id}
-    for source_id in sources:
-        [bill] = bills(books, source_id)
-        row = row_of(database, source_id)
-        assert (row.state, row.accounting_ref, row.retry_event_id) == (
-            "succeeded",
-            bill.invoice_id,
-            event.id,
-        )
+    references = {s: [b.invoice_id for b in bills(books, s)] for s in sources}
+    each_booked_once(database, references, event.id)
     assert rows_of(list_updated(slack, listed)) == [] and engine.outage() is None
-    flush(bot)  # the outage message says Xero is back, in place
-    [back] = slack.wait_for("chat.update", lambda c: c.params["channel"] == ALERTS)
-    assert back.params["ts"] == down.answer["ts"] and "Xero is back" in str(back.params["blocks"])
+    # The outage message says Xero is back, in place.
+    assert "Xero is back" in updated_in_place(bot, slack, down)
     assert len(alerts_posted(slack)) == 2
     posted_only_in_private(slack)
 
@@ -250,7 +211,7 @@ def test_status_and_the_home_tab_name_xero_never_the_gateway(
     slack: SlackStandIn,
 ) -> None:
     engine.submit([posting(1)])
-    engine.sync(requested_by="scheduler", via="scheduler")
+    sync(engine)
     assert books.number_counts() == {"RMB-2026-0001": 1}
     harness.command("status", ADMIN)
     [answer] = slack.wait_for("chat.postEphemeral")

@@ -171,11 +171,11 @@ def test_the_daily_limit_names_when_sending_resumes() -> None:
     reading = read(wire.text(429, "Rate limit exceeded", headers), now=now)
     assert reading.message == (
         "Xero's daily API limit for this organisation is used up; syncing resumes by itself at"
-        " about 14:05 UTC."
+        " about 14:05 UTC on 2026-11-20."
     )
     assert read(wire.text(429, "x", headers)).message == messages.DAY_LIMIT
     resume = datetime(2026, 11, 20, 14, 5, 59, tzinfo=UTC)
-    assert messages.day_limit_message(resume).endswith("at about 14:05 UTC.")
+    assert messages.day_limit_message(resume).endswith("at about 14:05 UTC on 2026-11-20.")
 
 
 @pytest.mark.parametrize(

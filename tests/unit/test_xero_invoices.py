@@ -22,6 +22,7 @@ from sync_engine.xero.invoices import Found
 from sync_engine.xero_sim.invoices import book_element
 from sync_engine.xero_sim.org import Organisation
 from sync_engine.xero_sim.wire import json_answer
+from tests.xero_example import example_body
 
 SOURCE_IDS = st.text(min_size=1, max_size=128)
 CONTACT = "eaa28f49-6028-4b6e-bb12-d8f6278073fc"
@@ -120,29 +121,7 @@ def test_keys_follow_the_contract_formulas() -> None:
 
 def test_the_body_is_the_contracts_example() -> None:
     sent = json.loads(invoices.request_body([body_of(posting())]), parse_float=Decimal)
-    assert sent == {
-        "Invoices": [
-            {
-                "Type": "ACCPAY",
-                "Contact": {"ContactID": CONTACT},
-                "Date": "2026-11-20",
-                "DueDate": "2026-11-20",
-                "InvoiceNumber": "RMB-2026-0142",
-                "CurrencyCode": "USD",
-                "Status": "AUTHORISED",
-                "LineAmountTypes": "NoTax",
-                "LineItems": [
-                    {
-                        "Description": "Mileage, food bank drive 2026-11-14 | reimbursement"
-                        " RMB-2026-0142 approved 2026-11-20 by Finance lead",
-                        "Quantity": 1,
-                        "UnitAmount": Decimal("42.50"),
-                        "AccountCode": "6100",
-                    }
-                ],
-            }
-        ]
-    }
+    assert sent == example_body(CONTACT)
 
 
 @pytest.mark.parametrize(
