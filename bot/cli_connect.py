@@ -36,22 +36,26 @@ class LedgerWords:
     hints: Callable[[Settings, Connected], list[str]]
 
 
+def _company_hints(configured: str, setting: str, words: str, result: Connected) -> list[str]:
+    """Whether the company setting must change for syncbot to post to the one connected."""
+    if configured and configured != result.company_id:
+        return [f"set {setting}={result.company_id} so that syncbot posts to it"]
+    if not configured:
+        return [
+            f"{setting} may stay empty while this is the only {words} connected;"
+            f" with several, set {setting}={result.company_id} to post to this one"
+        ]
+    return []
+
+
 def _quickbooks_hints(settings: Settings, result: Connected) -> list[str]:
-    hints = []
-    if settings.qbo_realm_id != result.company_id:
-        hints.append(f"set QBO_REALM_ID={result.company_id} so that syncbot posts to it")
+    hints = _company_hints(settings.qbo_realm_id, "QBO_REALM_ID", "QuickBooks company", result)
     return hints + _ledger_hint(settings, result)
 
 
 def _xero_hints(settings: Settings, result: Connected) -> list[str]:
-    hints = []
-    if settings.xero_tenant_id and settings.xero_tenant_id != result.company_id:
-        hints.append(f"set XERO_TENANT_ID={result.company_id} so that syncbot posts to it")
-    elif not settings.xero_tenant_id:
-        hints.append(
-            "XERO_TENANT_ID may stay empty while this is the only Xero organisation connected;"
-            f" with several, set XERO_TENANT_ID={result.company_id} to post to this one"
-        )
+    words = "Xero organisation"
+    hints = _company_hints(settings.xero_tenant_id, "XERO_TENANT_ID", words, result)
     return hints + _ledger_hint(settings, result)
 
 

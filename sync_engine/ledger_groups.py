@@ -19,7 +19,7 @@ from typing import Generic, Protocol, TypeVar
 
 from storage.vocabulary import ErrorClass, Outcome
 from sync_engine.contract import Posting
-from sync_engine.credentials import ReconnectRequired
+from sync_engine.credentials import CredentialsError, ReconnectRequired, connection_statuses
 from sync_engine.errors import GatewayUnreachable
 from sync_engine.ledger import LedgerLimits
 from sync_engine.post_result import PostResult
@@ -55,6 +55,23 @@ class _Closing(Protocol):
 W = TypeVar("W", bound=Write)
 
 
+def connected_company(
+    configured: str, ledger: str, send_log: SendLog, setting: str
+) -> tuple[str, str | None]:
+    """The company the adapter posts to: the one its setting names (`configured`), else the one
+    connection stored for `ledger`; ("", why) when several are stored and none is named (no
+    company at all: ("", None), and the token keeper says it is not connected)."""
+    if configured:
+        return configured, None
+    stored = [s.company_id for s in connection_statuses(send_log.database) if s.ledger == ledger]
+    if len(stored) > 1:
+        return "", (
+            f"several {ledger} companies are connected to syncbot and {setting} names none:"
+            f" set {setting} to the one syncbot posts to"
+        )
+    return (stored[0], None) if stored else ("", None)
+
+
 class SendLogLedger(ABC, Generic[W]):
     """The shared half of a `Ledger` whose writes are noted in a `SendLog` under `scope`."""
 
@@ -64,11 +81,22 @@ class SendLogLedger(ABC, Generic[W]):
     oauth: _Closing | None = None  # closed with the adapter when it made its own
 
     def __init__(
-        self, settings: Settings, send_log: SendLog, scope: str, limits: LedgerLimits
+        self,
+        settings: Settings,
+        send_log: SendLog,
+        scope: str,
+        limits: LedgerLimits,
+        company_problem: str | None = None,
     ) -> None:
         self._settings, self._log = settings, send_log
         self.scope = scope
         self._limits = limits
+        self.company_problem = company_problem  # why no one company is chosen, if so
+
+    def check_company(self) -> None:
+        """CredentialsError when no one company is chosen (several stored, none named)."""
+        if self.company_problem is not None:
+            raise CredentialsError(self.company_problem)
 
     @property
     def settings(self) -> Settings:

@@ -21,7 +21,7 @@ from sync_engine.contract import Posting
 from sync_engine.credentials import QUICKBOOKS, CredentialsError, TokenKeeper, Tokens
 from sync_engine.errors import GatewayUnreachable
 from sync_engine.ledger import LedgerLimits, LedgerPause
-from sync_engine.ledger_groups import SendLogLedger, auth_failure
+from sync_engine.ledger_groups import SendLogLedger, auth_failure, connected_company
 from sync_engine.post_result import PostResult
 from sync_engine.quickbooks import bills
 from sync_engine.quickbooks.answers import bill_id_of
@@ -62,13 +62,15 @@ class QuickBooksLedger(SendLogLedger[Prepared]):
         transport: httpx.BaseTransport | None = None,
         refresh: Callable[[str], Tokens] | None = None,
     ) -> None:
-        # Without QBO_REALM_ID no connection is found: every call fails `auth` (not connected),
-        # and the engine still starts (so that `syncbot connect quickbooks` can be run).
-        self.realm_id = settings.qbo_realm_id
+        # QBO_REALM_ID, or the one company connected. Without either every call fails `auth`
+        # (not connected), and the engine still starts (so that `syncbot connect` can be run).
+        self.realm_id, problem = connected_company(
+            settings.qbo_realm_id, QUICKBOOKS, send_log, "QBO_REALM_ID"
+        )
         limits = LedgerLimits(
             settings.qbo_batch_size, settings.qbo_concurrency, settings.qbo_timeout_seconds
         )
-        super().__init__(settings, send_log, f"{QUICKBOOKS}:{self.realm_id}", limits)
+        super().__init__(settings, send_log, f"{QUICKBOOKS}:{self.realm_id}", limits, problem)
         self.oauth = None
         if refresh is None:
             self.oauth = QuickBooksOAuth(settings)
@@ -115,6 +117,7 @@ class QuickBooksLedger(SendLogLedger[Prepared]):
     def probe(self) -> str | None:
         """The company's name from CompanyInfo; GatewayUnreachable if QuickBooks cannot say."""
         try:
+            self.check_company()
             reply = self.api.get(f"/companyinfo/{self.realm_id}")
         except (Unsent, Lost, CredentialsError) as exc:
             raise GatewayUnreachable(f"QuickBooks could not be probed: {exc}") from exc
@@ -155,6 +158,7 @@ class QuickBooksLedger(SendLogLedger[Prepared]):
     ) -> Prepared | PostResult:
         """Resolve the vendor, account and currency and write the Bill; a failure result if not."""
         try:
+            self.check_company()
             vendor = self.resolver.vendor(posting)
             account = self.resolver.account(posting)
             currency = self.resolver.bill_currency(posting)

@@ -32,7 +32,7 @@ from sync_engine.credentials import (
 )
 from sync_engine.errors import GatewayUnreachable
 from sync_engine.ledger import LedgerLimits, LedgerPause
-from sync_engine.ledger_groups import SendLogLedger, auth_failure
+from sync_engine.ledger_groups import SendLogLedger, auth_failure, connected_company
 from sync_engine.post_result import PostResult
 from sync_engine.secret_box import SecretBox
 from sync_engine.send_log import SendEntry, SendLog
@@ -46,10 +46,6 @@ from sync_engine.xero.sending import Sending
 from sync_engine.xero.settling import booked_id, query_failed, settle
 
 MAX_NAME = 256
-SEVERAL_TENANTS = (
-    "Several Xero organisations are connected to syncbot and XERO_TENANT_ID names none: set"
-    " XERO_TENANT_ID to the tenant id of the organisation syncbot posts to."
-)
 
 
 @dataclass(frozen=True)
@@ -62,16 +58,6 @@ class Prepared:
     contact_id: str
     invoice: dict[str, Any]
     resend: bool = False  # an unanswered send of this generation, sent again identically
-
-
-def choose_tenant(settings: Settings, send_log: SendLog) -> tuple[str, str | None]:
-    """XERO_TENANT_ID, or the one stored Xero connection; ("", why) when that is not one."""
-    if settings.xero_tenant_id:
-        return settings.xero_tenant_id, None
-    stored = [s.company_id for s in connection_statuses(send_log.database) if s.ledger == XERO]
-    if len(stored) > 1:
-        return "", SEVERAL_TENANTS
-    return (stored[0], None) if stored else ("", None)
 
 
 class XeroLedger(SendLogLedger[Prepared]):
@@ -92,11 +78,14 @@ class XeroLedger(SendLogLedger[Prepared]):
         monotonic: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self.tenant_id, self.tenant_problem = choose_tenant(settings, send_log)
+        # XERO_TENANT_ID, or the one Xero organisation connected.
+        self.tenant_id, problem = connected_company(
+            settings.xero_tenant_id, XERO, send_log, "XERO_TENANT_ID"
+        )
         limits = LedgerLimits(
             settings.xero_batch_size, settings.xero_concurrency, settings.xero_timeout_seconds
         )
-        super().__init__(settings, send_log, f"{XERO}:{self.tenant_id}", limits)
+        super().__init__(settings, send_log, f"{XERO}:{self.tenant_id}", limits, problem)
         if refresh is None:
             from sync_engine.xero.oauth import XeroOAuth
 
@@ -147,15 +136,10 @@ class XeroLedger(SendLogLedger[Prepared]):
         """The tenant's day pause: its budget spent, or Xero's daily limit answered."""
         return self.budget.paused()
 
-    def check_tenant(self) -> None:
-        """CredentialsError when no one tenant is configured (several stored, none named)."""
-        if self.tenant_problem is not None:
-            raise CredentialsError(self.tenant_problem)
-
     def probe(self) -> str | None:
         """The organisation's name; GatewayUnreachable if Xero cannot say."""
         try:
-            self.check_tenant()
+            self.check_company()
             reply = self.api.get("/Organisation")
         except (Unsent, Lost, CredentialsError, DayPaused) as exc:
             raise GatewayUnreachable(f"Xero could not be probed: {exc}") from exc
@@ -202,7 +186,7 @@ class XeroLedger(SendLogLedger[Prepared]):
     ) -> Prepared | PostResult:
         """Resolve the contact and account and write the invoice; a failure result if not."""
         try:
-            self.check_tenant()
+            self.check_company()
             contact = self.resolver.contact(posting)
             account = self.resolver.account(posting)
             dates = invoices.invoice_dates(

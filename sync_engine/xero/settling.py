@@ -121,7 +121,7 @@ def booked_id(ledger: XeroLedger, key: str) -> str | None:
         return None
     number = invoices.invoice_number(entry.source_id)
     try:
-        ledger.check_tenant()
+        ledger.check_company()
         found = ledger.resolver.invoices(number)
     except (Unsent, Lost, QueryFailed, CredentialsError, DayPaused) as exc:
         raise GatewayUnreachable(f"the Xero lookup failed: {exc}") from exc

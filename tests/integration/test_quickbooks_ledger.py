@@ -11,11 +11,12 @@ from decimal import Decimal
 import pytest
 
 from storage.vocabulary import ErrorClass, Outcome
-from sync_engine.credentials import connection_statuses
+from sync_engine.credentials import QUICKBOOKS, Tokens, connect, connection_statuses
 from sync_engine.errors import GatewayUnreachable
 from sync_engine.quickbooks.messages import AUTH_EXPIRED
 from sync_engine.quickbooks_sim import PlannedFault
-from tests.integration.qbo_harness import Qbo, Recording, qbo, record
+from sync_engine.secret_box import SecretBox
+from tests.integration.qbo_harness import SECRET_KEY, Qbo, Recording, qbo, record
 
 __all__ = ["qbo"]
 
@@ -230,8 +231,8 @@ def test_no_token_or_secret_reaches_a_log_line(qbo: Qbo, caplog: pytest.LogCaptu
         assert secret not in text
 
 
-def test_without_a_realm_id_every_call_fails_auth_and_nothing_is_sent(qbo: Qbo) -> None:
-    ledger = qbo.ledger(qbo_realm_id="")
+def test_a_realm_id_not_connected_fails_every_call_auth_and_nothing_is_sent(qbo: Qbo) -> None:
+    ledger = qbo.ledger(qbo_realm_id="4620816365")
     result = ledger.post("key-1", record())
     assert (result.outcome, result.error_class) == (Outcome.FAILED, ErrorClass.AUTH)
     assert "connect it first" in (result.error or "")
@@ -246,3 +247,19 @@ def test_a_payee_name_with_quotes_and_backslashes_is_escaped_in_the_query(qbo: Q
     result = qbo.ledger().post("key-1", record(payee_id="VOL-77", payee_name=name))
     assert result.outcome == Outcome.SUCCEEDED, result
     assert qbo.bills_of("RMB-2026-0142")[0].vendor_id == vendor.id
+
+
+def test_the_company_is_the_one_stored_and_several_need_qbo_realm_id(qbo: Qbo) -> None:
+    alone = qbo.ledger(qbo_realm_id="")
+    assert alone.realm_id == qbo.sim.realm_id
+    assert alone.post("c1", record("RMB-C1")).outcome == Outcome.SUCCEEDED
+    other = Tokens("other-access", "other-refresh", 3600.0)
+    connect(qbo.database, SecretBox(SECRET_KEY), QUICKBOOKS, "4620816365", other, clock=qbo.clock)
+    unsure = qbo.ledger(qbo_realm_id="")
+    sent = len(qbo.sim.requests())
+    result = unsure.post("c2", record("RMB-C2"))
+    assert result.outcome == Outcome.FAILED and result.error_class == ErrorClass.AUTH
+    assert "set QBO_REALM_ID" in (result.error or "")
+    assert len(qbo.sim.requests()) == sent
+    with pytest.raises(GatewayUnreachable, match="QBO_REALM_ID"):
+        unsure.probe()
