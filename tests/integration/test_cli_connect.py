@@ -40,7 +40,7 @@ def test_the_code_flow_connects_and_prints_the_company(database_url, qbo, tmp_pa
     code, out, err, shown = browse_and_finish(["connect", "quickbooks"], env, tmp_path)
     assert (code, shown) == (0, 200), err
     assert f"connected to QuickBooks company {NAME} (realm id {qbo.realm_id})" in out
-    assert f"QBO_REALM_ID may stay empty while this is the only QuickBooks company" in err
+    assert "QBO_REALM_ID may stay empty while this is the only QuickBooks company" in err
     [row] = rows(database_url)
     assert (row.company_id, row.company_name, row.state) == (qbo.realm_id, NAME, "connected")
     for text in (out, err):
