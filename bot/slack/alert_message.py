@@ -57,9 +57,9 @@ def headline(draft: AlertDraft) -> str:
     return ":warning: " + ", ".join(parts)
 
 
-def alert_text(draft: AlertDraft) -> str:
-    """The notification fallback beside the blocks."""
-    return f"{headline(draft).removeprefix(':warning: ')} to the accounting gateway"
+def alert_text(draft: AlertDraft, ledger: LedgerView | None = None) -> str:
+    """The notification fallback beside the blocks (naming the gateway when `ledger` is None)."""
+    return f"{headline(draft).removeprefix(':warning: ')} to {the_ledger(ledger, accounting=True)}"
 
 
 def since_line(draft: AlertDraft) -> str:

@@ -106,7 +106,7 @@ class AlertPoster:
         """The alert's ts once Slack has it; None if Slack refused it for good (dropped)."""
         ledger = self.ledger() if self.ledger is not None else None  # named by Retry All
         blocks = alert_blocks(draft, new_nonce(), ledger)
-        return self._post_or_update(draft.ts, alert_text(draft), blocks)
+        return self._post_or_update(draft.ts, alert_text(draft, ledger), blocks)
 
     def _send_outage(self, draft: OutageDraft) -> str | None:
         """The outage message's ts: posted, or for a recovery updated in place."""

@@ -33,7 +33,7 @@ from bot.slack.screens import Screens
 from sync_engine import RetryKind, Via
 from sync_engine.engine import SyncEngine
 from sync_engine.errors import SyncEngineError
-from sync_engine.results import Outage, RetryResult
+from sync_engine.results import LedgerView, Outage, RetryResult
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +89,19 @@ class ThreadReply:
         self._send(progress_text(done, total), blocks)
         self._last = self.clock()
 
-    def finish(self, result: RetryResult, outage: Outage | None = None) -> None:
+    def finish(
+        self, result: RetryResult, outage: Outage | None = None, ledger: LedgerView | None = None
+    ) -> None:
         """Each record's result, or the summary, in place of the progress reply if there was one;
-        with a warning while the gateway is held to be down."""
+        with a warning while the ledger (named by `ledger`) is held to be down."""
         o = self.order
         blocks = retry_reply(
-            result, requested_by=o.requested_by, kind=o.kind, nonce=new_nonce(), outage=outage
+            result,
+            requested_by=o.requested_by,
+            kind=o.kind,
+            nonce=new_nonce(),
+            outage=outage,
+            ledger=ledger,
         )
         self._send(retry_reply_text(result, o.kind), blocks)
 
@@ -161,7 +168,8 @@ class Retrier:
             error_id = log_with_id(log, "retry for %s failed", order.requested_by)
             reply.trouble(f"The retry stopped on an error inside syncbot (error id {error_id}).")
             return
-        reply.finish(result, self._outage())
+        outage = self._outage()
+        reply.finish(result, outage, self.engine.ledger_view() if outage is not None else None)
         self._refresh(order)
 
     def _retry(self, order: RetryOrder, progress: Callable[[int, int | None], None]) -> RetryResult:

@@ -26,7 +26,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.ids import COMMAND, Ids
 from sync_engine import RetryKind
-from sync_engine.results import Failed, Outage, RetryResult, Skipped, Succeeded
+from sync_engine.results import Failed, LedgerView, Outage, RetryResult, Skipped, Succeeded
 
 DETAIL_LIMIT = 20
 WHAT: dict[str, str] = {RetryKind.SELECTED: "Retry Selected", RetryKind.ALL: "Retry All Failed"}
@@ -82,13 +82,14 @@ def retry_reply(
     kind: str,
     nonce: str,
     outage: Outage | None = None,
+    ledger: LedgerView | None = None,
 ) -> list[Block]:
     """Each record's result (up to 20 records), else a summary with the first 20 failures;
-    with a warning while the gateway is held to be down."""
+    with a warning while the ledger (the gateway when `ledger` is None) is held to be down."""
     head = [headline(result, requested_by, kind)]
     blocks: list[Block] = [mrkdwn_section(head[0], block_id(Ids.RESULT_HEAD, nonce))]
     if outage is not None:
-        head.append(outage_words(outage))
+        head.append(outage_words(outage, ledger))
         blocks.append(context([head[1]], block_id(Ids.RESULT_OUTAGE, nonce)))
     budget = BLOCK_TEXT_BUDGET - sum(len(t) for t in head)
     if result.attempted + len(result.skipped) == 0:

@@ -9,15 +9,16 @@ import pytest
 from bench.slack_standin.limits import problems
 from bot.ledger_names import ledger_name, the_ledger
 from bot.render import held_back_line, outage_line
-from bot.slack.alert_message import alert_blocks, outage_blocks, outage_text
+from bot.slack.alert_message import alert_blocks, alert_text, outage_blocks, outage_text
 from bot.slack.answers import status_text
 from bot.slack.blocks import as_dicts, outage_words
 from bot.slack.failed_list import failed_list
 from bot.slack.home import home_view
 from bot.slack.list_state import ListState
+from bot.slack.retry_reply import retry_reply
 from sync_engine import AlertKind, LedgerLink
 from sync_engine.alerts import AlertDraft, OutageDraft
-from sync_engine.results import FailedPage, LedgerView, Outage, Status
+from sync_engine.results import FailedPage, LedgerView, Outage, RetryResult, Status
 
 WHEN = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 QUICKBOOKS = LedgerView("quickbooks", "9130", "Acme Ltd", LedgerLink.CONNECTED, False)
@@ -121,3 +122,27 @@ def test_xero_is_named_and_the_failure_alert_and_failed_list_name_the_ledger():
     )
     for shown in (str(as_dicts(alert)), str(as_dicts(listed))):
         assert "sent to Xero as one retry event" in shown and "gateway" not in shown.lower()
+
+
+@pytest.mark.parametrize(
+    ("ledger", "named"),
+    [
+        (QUICKBOOKS, "QuickBooks"),
+        (LedgerView("xero", "b1e1508f", "Acme Ltd", LedgerLink.CONNECTED, False), "Xero"),
+    ],
+)
+def test_the_alert_fallback_and_the_retry_replys_outage_warning_name_the_ledger(ledger, named):
+    draft = AlertDraft(None, "C1", None, WHEN, 1, 0, (), (), 3)
+    assert alert_text(draft, ledger).endswith(f" to {named}")
+    reply = retry_reply(
+        RetryResult(7), requested_by="U1", kind="all", nonce="n", outage=OUTAGE, ledger=ledger
+    )
+    shown = str(as_dicts(reply))
+    assert f"{named} down" in shown and "gateway" not in shown.lower()
+    assert alert_text(draft).endswith(" to the accounting gateway")
+    plain = str(
+        as_dicts(
+            retry_reply(RetryResult(7), requested_by="U1", kind="all", nonce="n", outage=OUTAGE)
+        )
+    )
+    assert "Gateway down" in plain
