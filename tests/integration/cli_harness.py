@@ -27,6 +27,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import LongestWait
+
 SYNCBOT = Path(sys.executable).with_name("syncbot")
 TOKEN = "cli-test-token"
 USER = "cli-tester"
@@ -301,8 +303,9 @@ def cli_on(tmp_path: Path, gateway: Gateway, database_url: str) -> Cli:
 
 
 @contextmanager
-def engine_on(cli: Cli, **overrides: Any) -> Iterator[Any]:
-    """An in-process engine on the CLI's database and simulator, to arrange records quickly."""
+def engine_on(cli: Cli, *, rng: Any = None, **overrides: Any) -> Iterator[Any]:
+    """An in-process engine on the CLI's database and simulator, to arrange records quickly
+    (`rng`: its jitter source, if not a fresh one)."""
     from sync_engine.build import build_engine
     from sync_engine.settings import Settings
 
@@ -312,7 +315,8 @@ def engine_on(cli: Cli, **overrides: Any) -> Iterator[Any]:
         "gateway_token": TOKEN,
         "timeout_seconds": 5.0,
     }
-    engine = build_engine(Settings(**(values | overrides)))
+    options = {} if rng is None else {"rng": rng}
+    engine = build_engine(Settings(**(values | overrides)), **options)
     try:
         yield engine
     finally:
@@ -320,10 +324,11 @@ def engine_on(cli: Cli, **overrides: Any) -> Iterator[Any]:
 
 
 def arrange(cli: Cli, rows: list[dict[str, Any]], *faults: dict[str, Any], **settings: Any) -> Any:
-    """Import `rows` and sync them once with `faults` injected (in process); the SyncResult."""
+    """Import `rows` and sync them once with `faults` injected (in process); the SyncResult.
+    Failures wait their longest backoff, so none is due again within the same sync."""
     path = cli.write_json("arranged.json", rows)
     cli.gateway.add_faults(*faults)
-    with engine_on(cli, **settings) as engine:
+    with engine_on(cli, rng=LongestWait(), **settings) as engine:
         engine.import_file(path, by="arrange")
         return engine.sync(requested_by="arrange", via="cli")
 
